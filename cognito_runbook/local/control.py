@@ -1,0 +1,134 @@
+"""Start, find and stop the local AWS process.
+
+The state lives in ``$COGNITO_RUNBOOK_HOME`` (default ``~/.cognito-runbook``):
+``local.json`` (endpoint, pid), ``local.log``, and a lock file so that two notebooks
+or runs starting at once share one server instead of starting two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from filelock import FileLock
+
+from ..errors import BackendError
+from .server import STATE_FILE
+
+START_TIMEOUT = 60.0
+
+
+def home() -> Path:
+    return Path(os.environ.get("COGNITO_RUNBOOK_HOME", "~/.cognito-runbook")).expanduser()
+
+
+def _read_state() -> dict | None:
+    try:
+        return json.loads((home() / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _healthy(state: dict) -> bool:
+    try:
+        with urllib.request.urlopen(f"{state['endpoint']}/_local/health", timeout=3) as resp:
+            return json.loads(resp.read()).get("pid") == state["pid"]
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def status() -> dict | None:
+    """The running local AWS (endpoint, pid, started), or None."""
+    state = _read_state()
+    return state if state and _healthy(state) else None
+
+
+def endpoint() -> str | None:
+    state = status()
+    return state["endpoint"] if state else None
+
+
+def ensure_running() -> str:
+    """Reuse the running local AWS or start one; return its endpoint URL."""
+    home().mkdir(parents=True, exist_ok=True)
+    with FileLock(str(home() / "local.lock"), timeout=START_TIMEOUT + 10):
+        state = status()
+        if state:
+            return state["endpoint"]
+        (home() / STATE_FILE).unlink(missing_ok=True)
+        log = open(home() / "local.log", "a")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cognito_runbook.local.server", "--home", str(home())],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise BackendError(f"the local AWS exited at start (code {proc.returncode}); see {home() / 'local.log'}")
+            state = status()
+            if state:
+                return state["endpoint"]
+            time.sleep(0.1)
+        proc.kill()
+        raise BackendError(f"the local AWS did not start within {START_TIMEOUT:.0f} s; see {home() / 'local.log'}")
+
+
+def stop() -> bool:
+    """Stop the local AWS; True if one was running. All its data is gone afterwards."""
+    state = _read_state()
+    if not state:
+        return False
+    pid = state.get("pid")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except (ProcessLookupError, TypeError):
+        (home() / STATE_FILE).unlink(missing_ok=True)
+        return False
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    (home() / STATE_FILE).unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of ours counts as gone.
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    return True
+
+
+@contextlib.contextmanager
+def private():
+    """A fresh local AWS in a temporary home, stopped and removed afterwards.
+
+    Sets ``COGNITO_RUNBOOK_HOME`` for this process and its children (notebook
+    kernels inherit it), so nothing touches the user's own local AWS.
+    """
+    old = os.environ.get("COGNITO_RUNBOOK_HOME")
+    with tempfile.TemporaryDirectory(prefix="cognito-runbook-home-") as tmp:
+        os.environ["COGNITO_RUNBOOK_HOME"] = tmp
+        try:
+            yield ensure_running()
+        finally:
+            stop()
+            if old is None:
+                os.environ.pop("COGNITO_RUNBOOK_HOME", None)
+            else:
+                os.environ["COGNITO_RUNBOOK_HOME"] = old

@@ -1,0 +1,124 @@
+"""The local AWS process: moto's server plus our emulations, on one 127.0.0.1 port.
+
+Run as ``python -m cognito_runbook.local.server --home DIR``; ``control.py`` starts
+and stops it. When it is ready it writes ``DIR/local.json`` (endpoint and pid), so
+every notebook kernel, test and CLI call finds the same local AWS.
+
+Routing: ``/_execute-api/...`` -> emulated API Gateway invoke URLs,
+``/_hosted-ui/<domain>/...`` -> emulated Cognito hosted UI, ``/_local/health`` ->
+liveness; everything else -> moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import boto3
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from ..backend import LOCAL_CREDENTIALS
+from . import moto_state
+from .execute_api import PREFIX as EXECUTE_API_PREFIX
+from .execute_api import ExecuteApi
+from .hosted_ui import PREFIX as HOSTED_UI_PREFIX
+from .hosted_ui import HostedUi
+from .lambda_runtime import LambdaRuntime
+
+STATE_FILE = "local.json"
+WARM_UP = [  # moto builds each service's app on its first request (up to 1.4 s): do it now
+    ("cognito-idp", "list_user_pools", {"MaxResults": 1}),
+    ("iam", "list_roles", {}),
+    ("lambda", "list_functions", {}),
+    ("apigatewayv2", "get_apis", {}),
+    ("secretsmanager", "list_secrets", {}),
+    ("sts", "get_caller_identity", {}),
+]
+
+
+class LocalAws:
+    def __init__(self, log_file):
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.log_file = log_file
+        self.runtime: LambdaRuntime | None = None
+        self.execute_api: ExecuteApi | None = None
+        self.hosted_ui: HostedUi | None = None
+
+    def bind(self, endpoint_url: str) -> None:
+        self.runtime = LambdaRuntime(endpoint_url, self.log_file)
+        self.execute_api = ExecuteApi(self.runtime)
+        self.hosted_ui = HostedUi(endpoint_url)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(EXECUTE_API_PREFIX):
+            return self.execute_api(Request(environ))(environ, start_response)
+        if path.startswith(HOSTED_UI_PREFIX):
+            return self.hosted_ui(Request(environ))(environ, start_response)
+        if path == "/_local/health":
+            body = json.dumps({"ok": True, "pid": os.getpid()})
+            return Response(body, content_type="application/json")(environ, start_response)
+        return self.moto(environ, start_response)
+
+
+def _warm_up(endpoint_url: str) -> None:
+    session = boto3.Session(region_name="us-east-1", **LOCAL_CREDENTIALS)
+    for service, operation, kwargs in WARM_UP:
+        getattr(session.client(service, endpoint_url=endpoint_url), operation)(**kwargs)
+
+
+def serve(home: Path, port: int = 0) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    moto_state.patch_moto()
+    log_file = open(home / "local.log", "a", buffering=1)
+    app = LocalAws(log_file)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    endpoint_url = f"http://127.0.0.1:{server.server_port}"
+    app.bind(endpoint_url)
+
+    def shutdown(*_):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _warm_up(endpoint_url)
+    state = {"endpoint": endpoint_url, "pid": os.getpid(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    tmp = home / f".{STATE_FILE}.tmp"
+    tmp.write_text(json.dumps(state))
+    tmp.replace(home / STATE_FILE)  # atomic: readers never see half a file
+    print(f"local AWS ready at {endpoint_url} (pid {os.getpid()})", file=log_file)
+    thread.join()
+    app.runtime.close()
+    state_path = home / STATE_FILE
+    try:
+        if json.loads(state_path.read_text()).get("pid") == os.getpid():
+            state_path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="cognito-runbook's local AWS (moto + emulated execute-api, Lambda, hosted UI)")
+    parser.add_argument("--home", required=True, type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    # Regions and accounts as a person would expect; no managed-policy load (we use inline policies).
+    os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+    serve(args.home, args.port)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

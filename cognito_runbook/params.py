@@ -1,0 +1,290 @@
+"""Load and validate a params file: one stack, checked as a whole before any AWS call.
+
+Every problem is reported at once as ``field.path: what is wrong -> how to fix it``.
+Passwords never appear here, only their *source*: ``env:VAR``, ``prompt`` or
+``generate`` (see ``passwords.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .db2 import db2_name_problems
+from .errors import ParamsError
+
+PASSWORD_SOURCES_HELP = "use env:VAR_NAME (read from the environment), prompt (asked for when run) or generate (random, kept in AWS Secrets Manager)"
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+STACK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
+DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+ENV_VAR_RE = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
+LAMBDA_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PYTHON_RUNTIMES = ("python3.12", "python3.13", "python3.14")
+DEPRECATED_RUNTIMES = ("python3.9", "python3.10", "python3.11")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PasswordPolicy(_Model):
+    min_length: int = Field(8, ge=6, le=99)
+    require_uppercase: bool = True
+    require_lowercase: bool = True
+    require_numbers: bool = True
+    require_symbols: bool = True
+
+
+class UserPoolParams(_Model):
+    name: str = Field("DB2UserPool", min_length=1, max_length=128)
+    domain_prefix: str | None = None  # default: the stack name, lower-cased
+    sign_in: Literal["username", "email"] = "username"
+    case_sensitive_usernames: bool = False  # Db2 upper-cases authorization ids
+    preferred_username_alias: bool = False
+    password_policy: PasswordPolicy = PasswordPolicy()
+
+    @field_validator("domain_prefix")
+    @classmethod
+    def _domain(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not DOMAIN_RE.match(v):
+            raise ValueError("must be 1-63 lower-case letters, digits or hyphens, not starting or ending with a hyphen")
+        for word in ("aws", "amazon", "cognito"):
+            if word in v:
+                raise ValueError(f"must not contain '{word}' (AWS reserves it); choose another prefix")
+        return v
+
+
+class AppClientParams(_Model):
+    name: str = Field("db2-app-client", min_length=1, max_length=128)
+    callback_urls: list[str] = Field(default_factory=lambda: ["http://localhost"], min_length=1)
+    # "implicit" is what the console runbook uses; "code" (authorization code + PKCE)
+    # is what AWS recommends for public clients. Both may be listed.
+    oauth_flows: list[Literal["implicit", "code"]] = Field(default_factory=lambda: ["implicit"], min_length=1)
+    oauth_scopes: list[str] = Field(default_factory=lambda: ["phone", "openid", "email"], min_length=1)
+
+    @field_validator("callback_urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if not re.match(r"^https://|^http://localhost(:\d+)?(/|$)", url):
+                raise ValueError(f"'{url}' is not allowed: Cognito takes https:// URLs, or http://localhost for testing")
+        return v
+
+
+class TokenFunctionParams(_Model):
+    name: str = "generateToken"
+    runtime: str = "python3.13"
+    timeout: int = Field(10, ge=3, le=900)
+    memory_mb: int = Field(256, ge=128, le=10240)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not LAMBDA_NAME_RE.match(v):
+            raise ValueError("must be 1-64 letters, digits, hyphens or underscores")
+        return v
+
+    @field_validator("runtime")
+    @classmethod
+    def _runtime(cls, v: str) -> str:
+        if v in DEPRECATED_RUNTIMES:
+            raise ValueError(f"{v} is deprecated by AWS Lambda; use python3.13")
+        if v not in PYTHON_RUNTIMES:
+            raise ValueError(f"must be one of {', '.join(PYTHON_RUNTIMES)} (the handler is Python)")
+        return v
+
+
+class Throttling(_Model):
+    # The token endpoint takes passwords: keep the default rate low enough to blunt
+    # password guessing while serving a team of DBAs comfortably.
+    burst_limit: int = Field(10, ge=1, le=5000)
+    rate_limit: float = Field(5.0, gt=0, le=10000)
+
+
+class TokenApiParams(_Model):
+    name: str = Field("getToken", min_length=1, max_length=128)
+    throttling: Throttling = Throttling()
+
+
+class UserParams(_Model):
+    name: str = Field(min_length=1, max_length=128)
+    email: str | None = None
+    password: str = "generate"
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", v):
+            raise ValueError("is not an e-mail address (name@example.com)")
+        return v
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, v: str) -> str:
+        if v in ("prompt", "generate") or ENV_VAR_RE.match(v):
+            return v
+        # Never echo the value: it may be a real password.
+        raise ValueError(f"is not a password source. Passwords never go in a params file; {PASSWORD_SOURCES_HELP}")
+
+
+class GroupParams(_Model):
+    name: str = Field(min_length=1, max_length=128)
+    description: str = Field("", max_length=2048)
+    precedence: int | None = Field(None, ge=0)
+
+
+class Params(_Model):
+    backend: Literal["local", "aws"] = "local"
+    region: str = "us-east-1"
+    profile: str | None = None
+    stack: str = "db2-cognito"
+    user_pool: UserPoolParams = UserPoolParams()
+    app_client: AppClientParams = AppClientParams()
+    token_function: TokenFunctionParams = TokenFunctionParams()
+    token_api: TokenApiParams = TokenApiParams()
+    users: list[UserParams] = Field(default_factory=list)
+    groups: list[GroupParams] = Field(default_factory=list)
+    memberships: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if not REGION_RE.match(v):
+            raise ValueError("is not an AWS region name (like us-east-1 or eu-north-1)")
+        return v
+
+    @field_validator("stack")
+    @classmethod
+    def _stack(cls, v: str) -> str:
+        if not STACK_RE.match(v):
+            raise ValueError("must start with a letter and hold at most 40 letters, digits or hyphens")
+        return v
+
+    @property
+    def domain_prefix(self) -> str:
+        return self.user_pool.domain_prefix or self.stack.lower()
+
+    def groups_of(self, user: str) -> list[str]:
+        return list(self.memberships.get(user, []))
+
+
+def _where(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def _pydantic_problems(err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "is not a known setting; check the spelling (see params/local.yaml for every key)"
+        elif e["type"] == "literal_error":
+            msg = f"{msg} (got {e['input']!r})"
+        problems.append(f"{_where(e['loc'])}: {msg}")
+    return problems
+
+
+def _names(raw: Any, key: str) -> list[tuple[int, Any]]:
+    items = raw.get(key) if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [(i, item.get("name")) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def _cross_field_problems(raw: Any) -> list[str]:
+    """Checks that span fields, run on the raw data so they are reported together
+    with the type errors instead of after them."""
+    if not isinstance(raw, dict):
+        return []
+    problems = []
+    sign_in = (raw.get("user_pool") or {}).get("sign_in", "username") if isinstance(raw.get("user_pool"), dict) else "username"
+    backend = raw.get("backend", "local")
+    users, groups = _names(raw, "users"), _names(raw, "groups")
+    for key, items in (("users", users), ("groups", groups)):
+        seen: dict[str, int] = {}
+        for i, name in items:
+            if not isinstance(name, str):
+                continue
+            folded = name.lower()  # Cognito (case-insensitive pool) and Db2 both fold case
+            if folded in seen:
+                problems.append(f"{key}[{i}].name: '{name}' repeats {key}[{seen[folded]}]; each name may appear once (case does not count)")
+            seen.setdefault(folded, i)
+    for i, name in groups:
+        if isinstance(name, str):
+            problems += [f"groups[{i}].name: Db2 group name {p}" for p in db2_name_problems(name)]
+    for i, name in users:
+        if not isinstance(name, str):
+            continue
+        if sign_in == "email":
+            if "@" not in name:
+                problems.append(f"users[{i}].name: the pool signs in with e-mail, so the user name must be an e-mail address")
+        else:
+            problems += [f"users[{i}].name: Db2 user name {p}" for p in db2_name_problems(name)]
+    if backend == "aws":
+        for i, item in enumerate(raw.get("users") or []):
+            if isinstance(item, dict) and item.get("password") == "prompt":
+                pass  # fine interactively; a headless run will say so when it needs it
+    memberships = raw.get("memberships")
+    if isinstance(memberships, dict):
+        user_names = {n for _, n in users if isinstance(n, str)}
+        group_names = {n for _, n in groups if isinstance(n, str)}
+        for user, user_groups in memberships.items():
+            if user not in user_names:
+                problems.append(f"memberships.{user}: no user '{user}' in users; add the user or remove this entry")
+            if not isinstance(user_groups, list):
+                continue
+            for g in user_groups:
+                if g not in group_names:
+                    problems.append(f"memberships.{user}: no group '{g}' in groups; add the group or remove it here")
+    return problems
+
+
+def parse_params(raw: Any, source: str = "params") -> Params:
+    """Validate a params mapping; raise ``ParamsError`` listing every problem."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(["(top level): must be a mapping of settings (key: value)"], source)
+    problems: list[str] = []
+    params = None
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as err:
+        problems += _pydantic_problems(err)
+    problems += [p for p in _cross_field_problems(raw) if p not in problems]
+    if problems:
+        raise ParamsError(problems, source)
+    return params
+
+
+def load_params(path: str | Path, overrides: dict | None = None) -> Params:
+    """Read a YAML params file, apply non-secret overrides (dotted keys), validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError([f"params_file: {path} does not exist; pass the path of a params YAML file (see params/)"])
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ParamsError([f"(file): not valid YAML{where}: {getattr(err, 'problem', err)}"], str(path)) from None
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    return parse_params(raw, str(path))
+
+
+def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = raw
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value

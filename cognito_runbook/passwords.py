@@ -1,0 +1,110 @@
+"""Where user passwords come from. They live in memory only, never in a file or output.
+
+Sources: ``env:VAR`` (an environment variable), ``prompt`` (getpass, or the password
+widget of the users form), ``generate`` (random, meets the pool's policy, kept in AWS
+Secrets Manager under ``cognito-runbook/<stack>/<user>`` so later notebooks can sign in
+as the user).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import string
+import sys
+
+from botocore.exceptions import ClientError
+
+from .errors import StageError
+from .params import PasswordPolicy
+
+SYMBOLS = "!#%*+-=?@^_"  # within Cognito's allowed special characters, shell- and URL-friendly
+GENERATED_LENGTH = 20
+
+
+def secret_name(stack: str, user: str) -> str:
+    return f"cognito-runbook/{stack}/{user}"
+
+
+def generate_password(policy: PasswordPolicy) -> str:
+    length = max(GENERATED_LENGTH, policy.min_length)
+    classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits, SYMBOLS]
+    chars = [secrets.choice(c) for c in classes]  # one of each, whatever the policy asks
+    alphabet = "".join(classes)
+    chars += [secrets.choice(alphabet) for _ in range(length - len(chars))]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+def policy_problems(password: str, policy: PasswordPolicy) -> list[str]:
+    """What the pool's policy would reject, checked before any AWS write."""
+    problems = []
+    if len(password) < policy.min_length:
+        problems.append(f"shorter than {policy.min_length} characters")
+    if policy.require_uppercase and not any(c.isupper() for c in password):
+        problems.append("no upper-case letter")
+    if policy.require_lowercase and not any(c.islower() for c in password):
+        problems.append("no lower-case letter")
+    if policy.require_numbers and not any(c.isdigit() for c in password):
+        problems.append("no digit")
+    if policy.require_symbols and not any(not c.isalnum() and not c.isspace() for c in password):
+        problems.append("no symbol")
+    if password != password.strip():
+        problems.append("leading or trailing space")
+    return problems
+
+
+class PasswordStore:
+    """Resolves a user's password source; talks to Secrets Manager for ``generate``."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def existing(self, user) -> str | None:
+        """The password if it can be had without creating anything (for signing in later)."""
+        if user.name in self.ctx.passwords:
+            return self.ctx.passwords[user.name]
+        if user.password.startswith("env:"):
+            return os.environ.get(user.password[4:])
+        if user.password == "generate":
+            return self._read_secret(user.name)
+        return None
+
+    def resolve(self, user, index: int) -> str:
+        """The password to set for a new user; creates the generated secret if needed."""
+        field = f"users[{index}].password"
+        password = self.ctx.passwords.get(user.name)
+        source = user.password
+        if password is None and source.startswith("env:"):
+            var = source[4:]
+            password = os.environ.get(var)
+            if not password:
+                raise StageError(f"{field}: environment variable {var} is not set; export it before running (or use generate)")
+        elif password is None and source == "prompt":
+            if not sys.stdin or not sys.stdin.isatty():
+                raise StageError(f"{field}: 'prompt' needs someone at a terminal or the users form; for headless runs use env:VAR or generate")
+            password = getpass.getpass(f"Password for {user.name}: ")
+        elif password is None and source == "generate":
+            password = self._read_secret(user.name) or self._create_secret(user.name)
+        problems = policy_problems(password or "", self.ctx.params.user_pool.password_policy)
+        if problems:
+            raise StageError(f"{field}: the password for '{user.name}' does not meet the pool's policy ({', '.join(problems)}); choose another (nothing was created)")
+        return password
+
+    def _read_secret(self, user: str) -> str | None:
+        try:
+            return self.ctx.client("secretsmanager").get_secret_value(SecretId=secret_name(self.ctx.stack, user))["SecretString"]
+        except ClientError as err:
+            if err.response["Error"]["Code"] in ("ResourceNotFoundException", "InvalidRequestException"):
+                return None
+            raise
+
+    def _create_secret(self, user: str) -> str:
+        password = generate_password(self.ctx.params.user_pool.password_policy)
+        name = secret_name(self.ctx.stack, user)
+        tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags.items()]
+        self.ctx.apply("users", "create", "secret", name, self.ctx.client("secretsmanager").create_secret,
+                       Name=name, SecretString=password, Tags=tags,
+                       Description=f"Password of Cognito user {user} (cognito-runbook stack {self.ctx.stack})")
+        return password

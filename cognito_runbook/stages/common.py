@@ -1,0 +1,98 @@
+"""What every stage shares: the run context, change records, tags and paging."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+
+from ..backend import Backend
+from ..params import Params
+
+STACK_TAG = "cognito-runbook:stack"
+ACTIONS = ("create", "update", "delete", "unchanged")
+
+
+@dataclass
+class Change:
+    stage: str
+    action: str  # create | update | delete | unchanged
+    resource: str  # e.g. "user pool", "user", "group membership"
+    name: str
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    """One run: params, backend, and what the run did (or, in plan mode, would do)."""
+
+    params: Params
+    backend: Backend
+    changes: list[Change] = field(default_factory=list)
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)  # typed in a form; memory only
+    progress: Callable[[str], None] | None = None
+
+    @property
+    def plan(self) -> bool:
+        return self.backend.plan
+
+    def client(self, service: str):
+        return self.backend.client(service)
+
+    @property
+    def stack(self) -> str:
+        return self.params.stack
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {STACK_TAG: self.params.stack}
+
+    def apply(self, stage: str, action: str, resource: str, name: str, call: Callable[..., Any] | None = None,
+              detail: str = "", **kwargs) -> Any:
+        """Record a change and carry it out, unless this is a plan. Returns the call's result."""
+        self.changes.append(Change(stage, action, resource, name, detail))
+        if self.progress:
+            self.progress(f"{'would ' if self.plan else ''}{action} {resource} {name}")
+        if self.plan or call is None:
+            return None
+        return call(**kwargs)
+
+    def unchanged(self, stage: str, resource: str, name: str, detail: str = "") -> None:
+        self.changes.append(Change(stage, "unchanged", resource, name, detail))
+
+    def changes_of(self, stage: str) -> list[Change]:
+        return [c for c in self.changes if c.stage == stage]
+
+
+def error_code(err: ClientError) -> str:
+    return err.response.get("Error", {}).get("Code", "")
+
+
+def paginate(client, operation: str, key: str, **kwargs) -> list[dict]:
+    """All items of a paginated list call (botocore paginator when there is one)."""
+    if client.can_paginate(operation):
+        items: list[dict] = []
+        for page in client.get_paginator(operation).paginate(**kwargs):
+            items.extend(page.get(key, []))
+        return items
+    return client.__getattribute__(operation)(**kwargs).get(key, [])
+
+
+def same_items(a, b) -> bool:
+    return sorted(a or []) == sorted(b or [])
+
+
+def retry_while(predicate: Callable[[ClientError], bool], call: Callable[[], Any], attempts: int = 10, delay: float = 2.0) -> Any:
+    """Repeat ``call`` while it fails with an error ``predicate`` accepts (bounded)."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ClientError as err:
+            if attempt == attempts - 1 or not predicate(err):
+                raise
+            time.sleep(delay * (1.5 ** attempt))

@@ -1,0 +1,34 @@
+"""Stage 3: groups, named exactly as the Db2 groups they stand for.
+
+The Db2 group plugin asks Cognito for a user's groups (AdminListGroupsForUser) and
+uses the names as Db2 group names, so ``DB2ADMIN`` here is ``DB2ADMIN`` in
+``GRANT ... TO GROUP``.
+"""
+
+from __future__ import annotations
+
+from .common import Context, paginate
+
+STAGE = "groups"
+
+
+def pool_groups(ctx: Context, pool_id: str) -> dict[str, dict]:
+    return {g["GroupName"]: g for g in paginate(ctx.client("cognito-idp"), "list_groups", "Groups", UserPoolId=pool_id)}
+
+
+def ensure_groups(ctx: Context, pool: dict | None) -> None:
+    cognito = ctx.client("cognito-idp")
+    existing = pool_groups(ctx, pool["Id"]) if pool else {}
+    for group in ctx.params.groups:
+        want = {"Description": group.description}
+        if group.precedence is not None:
+            want["Precedence"] = group.precedence
+        have = existing.get(group.name)
+        if have is None:
+            ctx.apply(STAGE, "create", "group", group.name, cognito.create_group if pool else None,
+                      UserPoolId=pool["Id"] if pool else "", GroupName=group.name, **want)
+        elif any(have.get(k, "" if k == "Description" else None) != v for k, v in want.items()):
+            ctx.apply(STAGE, "update", "group", group.name, cognito.update_group, detail=", ".join(want),
+                      UserPoolId=pool["Id"], GroupName=group.name, **want)
+        else:
+            ctx.unchanged(STAGE, "group", group.name)

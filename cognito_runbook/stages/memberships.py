@@ -1,0 +1,39 @@
+"""Stage 4: which user is in which group.
+
+Adds what the params list and removes memberships the params no longer list, but only
+between users *and* groups this stack manages: a group someone added by hand to a
+user we do not manage is left alone.
+"""
+
+from __future__ import annotations
+
+from .common import Context, paginate
+
+STAGE = "memberships"
+
+
+def ensure_memberships(ctx: Context, pool: dict | None) -> None:
+    cognito = ctx.client("cognito-idp")
+    fold = (lambda s: s) if ctx.params.user_pool.case_sensitive_usernames else str.lower
+    managed_users = {fold(u.name): u.name for u in ctx.params.users}
+    for group in ctx.params.groups:
+        wanted = {fold(user) for user, groups in ctx.params.memberships.items() if group.name in groups}
+        members = set()
+        if pool and not _group_missing(ctx, group.name):
+            listing = paginate(cognito, "list_users_in_group", "Users", UserPoolId=pool["Id"], GroupName=group.name)
+            members = {fold(u["Username"]) for u in listing}
+        for user in sorted(wanted - members):
+            ctx.apply(STAGE, "create", "membership", f"{managed_users[user]} -> {group.name}",
+                      cognito.admin_add_user_to_group if pool else None,
+                      UserPoolId=pool["Id"] if pool else "", Username=managed_users[user], GroupName=group.name)
+        for user in sorted((members & managed_users.keys()) - wanted):
+            ctx.apply(STAGE, "delete", "membership", f"{managed_users[user]} -> {group.name}",
+                      cognito.admin_remove_user_from_group,
+                      UserPoolId=pool["Id"], Username=managed_users[user], GroupName=group.name)
+        for user in sorted(wanted & members):
+            ctx.unchanged(STAGE, "membership", f"{managed_users[user]} -> {group.name}")
+
+
+def _group_missing(ctx: Context, group: str) -> bool:
+    # In a plan, groups the groups stage "would create" do not exist yet.
+    return any(c.stage == "groups" and c.action == "create" and c.name == group for c in ctx.changes) and ctx.plan

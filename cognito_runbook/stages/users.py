@@ -1,0 +1,102 @@
+"""Stage 2: users with permanent passwords, CONFIRMED.
+
+Console runbook: "Create user", then ``aws cognito-idp admin-set-user-password
+--permanent`` so the user is CONFIRMED instead of FORCE_CHANGE_PASSWORD (Db2 clients
+cannot answer a new-password challenge).
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from ..errors import StageError
+from ..passwords import PasswordStore
+from .common import Context, error_code, paginate
+
+STAGE = "users"
+
+
+def pool_users(ctx: Context, pool_id: str) -> dict[str, dict]:
+    """All users of the pool by user name, in one paginated listing (no per-user reads)."""
+    users = paginate(ctx.client("cognito-idp"), "list_users", "Users", UserPoolId=pool_id)
+    return {_key(ctx, u["Username"]): u for u in users}
+
+
+def _key(ctx: Context, name: str) -> str:
+    return name if ctx.params.user_pool.case_sensitive_usernames else name.lower()
+
+
+def _email(user: dict) -> str | None:
+    return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "email"), None)
+
+
+def ensure_users(ctx: Context, pool: dict | None) -> None:
+    store = PasswordStore(ctx)
+    existing = pool_users(ctx, pool["Id"]) if pool else {}
+    for index, user in enumerate(ctx.params.users):
+        have = existing.get(_key(ctx, user.name))
+        if have is None:
+            _create(ctx, pool, user, index, store)
+        elif have["UserStatus"] != "CONFIRMED":
+            # An interrupted run left the user with a temporary password: finish the job.
+            password = store.resolve(user, index)
+            ctx.apply(STAGE, "update", "user", user.name, ctx.client("cognito-idp").admin_set_user_password,
+                      detail=f"{have['UserStatus']} -> CONFIRMED", UserPoolId=pool["Id"], Username=user.name,
+                      Password=password, Permanent=True)
+        elif user.email and _email(have) != user.email:
+            ctx.apply(STAGE, "update", "user", user.name, ctx.client("cognito-idp").admin_update_user_attributes,
+                      detail="email", UserPoolId=pool["Id"], Username=user.name,
+                      UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}])
+        else:
+            ctx.unchanged(STAGE, "user", user.name, "CONFIRMED")
+    if pool and not ctx.plan and any(c.action != "unchanged" for c in ctx.changes_of(STAGE)):
+        _check_confirmed(ctx, pool["Id"])
+
+
+def _create(ctx: Context, pool: dict | None, user, index: int, store: PasswordStore) -> None:
+    cognito = ctx.client("cognito-idp")
+    if pool is None:  # plan for a pool that does not exist yet
+        ctx.apply(STAGE, "create", "user", user.name)
+        return
+    password = store.resolve(user, index)
+    attributes = [{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}] if user.email else []
+    try:
+        ctx.apply(STAGE, "create", "user", user.name, cognito.admin_create_user, UserPoolId=pool["Id"], Username=user.name,
+                  UserAttributes=attributes, TemporaryPassword=password, MessageAction="SUPPRESS")
+    except ClientError as err:
+        raise _user_error(err, index, user.name) from None
+    try:
+        cognito.admin_set_user_password(UserPoolId=pool["Id"], Username=user.name, Password=password, Permanent=True)
+    except ClientError as err:
+        # Leave nothing half-made: a user who can never sign in is worse than none.
+        cognito.admin_delete_user(UserPoolId=pool["Id"], Username=user.name)
+        raise _user_error(err, index, user.name) from None
+
+
+def _user_error(err: ClientError, index: int, name: str) -> StageError:
+    code, message = error_code(err), err.response["Error"].get("Message", "")
+    if code == "InvalidPasswordException":
+        return StageError(f"users[{index}].password: the pool rejected the password for '{name}' ({message}); choose one that meets the policy. The user was not created")
+    if code == "UsernameExistsException":
+        return StageError(f"users[{index}].name: '{name}' already exists in the pool under another case or as an alias; rename it")
+    return StageError(f"users[{index}]: creating '{name}' failed: {code}: {message}")
+
+
+def _check_confirmed(ctx: Context, pool_id: str) -> None:
+    users = pool_users(ctx, pool_id)
+    wanted = {_key(ctx, u.name) for u in ctx.params.users}
+    stuck = sorted(u["Username"] for k, u in users.items() if k in wanted and u["UserStatus"] != "CONFIRMED")
+    if stuck:
+        raise StageError(f"users: {', '.join(stuck)} not CONFIRMED after setting a permanent password; re-run this stage")
+
+
+def delete_user_secrets(ctx: Context) -> None:
+    """Generated passwords live in Secrets Manager; remove the ones this stack made."""
+    secrets = ctx.client("secretsmanager")
+    prefix = f"cognito-runbook/{ctx.stack}/"
+    listing = paginate(secrets, "list_secrets", "SecretList", Filters=[{"Key": "name", "Values": [prefix]}])
+    for secret in listing:
+        tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
+        if secret["Name"].startswith(prefix) and tags.get("cognito-runbook:stack") == ctx.stack:
+            ctx.apply(STAGE, "delete", "secret", secret["Name"], secrets.delete_secret,
+                      SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
