@@ -143,7 +143,7 @@ class Params(_Model):
     backend: Literal["local", "aws"] = "local"
     region: str = "us-east-1"
     profile: str | None = None
-    stack: str = "db2-cognito"
+    stack: str = "db2-stack"
     user_pool: UserPoolParams = UserPoolParams()
     app_client: AppClientParams = AppClientParams()
     token_function: TokenFunctionParams = TokenFunctionParams()
@@ -207,7 +207,6 @@ def _cross_field_problems(raw: Any) -> list[str]:
         return []
     problems = []
     sign_in = (raw.get("user_pool") or {}).get("sign_in", "username") if isinstance(raw.get("user_pool"), dict) else "username"
-    backend = raw.get("backend", "local")
     users, groups = _names(raw, "users"), _names(raw, "groups")
     for key, items in (("users", users), ("groups", groups)):
         seen: dict[str, int] = {}
@@ -229,10 +228,6 @@ def _cross_field_problems(raw: Any) -> list[str]:
                 problems.append(f"users[{i}].name: the pool signs in with e-mail, so the user name must be an e-mail address")
         else:
             problems += [f"users[{i}].name: Db2 user name {p}" for p in db2_name_problems(name)]
-    if backend == "aws":
-        for i, item in enumerate(raw.get("users") or []):
-            if isinstance(item, dict) and item.get("password") == "prompt":
-                pass  # fine interactively; a headless run will say so when it needs it
     memberships = raw.get("memberships")
     if isinstance(memberships, dict):
         user_names = {n for _, n in users if isinstance(n, str)}

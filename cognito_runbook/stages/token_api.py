@@ -70,10 +70,10 @@ def _ensure_integration(ctx: Context, api_id: str | None, function_arn: str | No
     have = ours[0]
     drift = [k for k, v in want.items() if have.get(k) != v]
     if drift:
-        ctx.apply(STAGE, "update", "integration", have["IntegrationId"], api2.update_integration, detail=", ".join(drift),
+        ctx.apply(STAGE, "update", "integration", "generateToken (AWS_PROXY, payload 2.0)", api2.update_integration, detail=", ".join(drift),
                   ApiId=api_id, IntegrationId=have["IntegrationId"], **want)
     else:
-        ctx.unchanged(STAGE, "integration", have["IntegrationId"])
+        ctx.unchanged(STAGE, "integration", "generateToken (AWS_PROXY, payload 2.0)")
     return have["IntegrationId"]
 
 

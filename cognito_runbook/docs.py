@@ -1,0 +1,34 @@
+"""Regenerate the committed notebook outputs (``make docs``).
+
+Executes every notebook in place, in order, against a fresh private local AWS, with
+widget state and timings left out so the committed files change only when what they
+show changes. ``pytest --nbval notebooks/`` re-runs them the same way and compares.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from .local import control
+from .runner import NOTEBOOKS_DIR
+
+
+def build_docs(notebooks_dir: Path = NOTEBOOKS_DIR, progress=print) -> None:
+    notebooks = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
+    with control.private(), tempfile.TemporaryDirectory(prefix="cognito-runbook-docs-") as run_dir:
+        os.environ["COGNITO_RUNBOOK_RUN_DIR"] = run_dir
+        try:
+            for notebook in notebooks:
+                progress(f"executing {notebook.name}")
+                nb = nbformat.read(notebook, as_version=4)
+                NotebookClient(nb, kernel_name="python3", timeout=600, store_widget_state=False, record_timing=False,
+                               resources={"metadata": {"path": str(notebooks_dir)}}).execute()
+                nb.metadata.pop("widgets", None)
+                nbformat.write(nb, notebook)
+        finally:
+            os.environ.pop("COGNITO_RUNBOOK_RUN_DIR", None)

@@ -1,0 +1,283 @@
+"""What the notebooks call: one short line per step, a readable table per result.
+
+Notebooks stay thin; everything here is reachable from tests. Each notebook opens
+the runbook from its params file and finds what earlier notebooks created by looking
+in AWS, so any notebook can run on its own in a fresh kernel.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from IPython.display import HTML, display
+
+from . import oauth
+from .display import Table, changes_table, key_value_table
+from .errors import ParamsError, RunbookError, StageError
+from .params import Params, parse_params
+from .passwords import PasswordStore
+from .runbook import Runbook, StageResult
+from .stages import groups as groups_stage
+from .stages import users as users_stage
+from .tokens import TokenError, TokenVerifier, get_tokens, readable_claims, truncate
+from .widgets import GroupsForm, MembershipsForm, UsersForm
+
+
+def find_file(path: str | Path) -> Path:
+    """A relative path is looked up from the current directory, then its parents, so
+    notebooks find ``params/...`` whether run from the project root (papermill) or
+    from ``notebooks/`` (JupyterLab, nbval)."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    for parent in list(Path.cwd().parents)[:3]:
+        if (parent / path).exists():
+            return parent / path
+    return path  # load_params reports it as missing
+
+
+def open_runbook(params_file: str, plan: bool = False, run_dir: str = "", namespace: dict | None = None) -> "NotebookRunbook":
+    """Open the stack described by ``params_file``.
+
+    ``namespace``: the notebook's globals. Top-level params keys found there (injected by
+    ``papermill -f params/x.yaml`` or ``-p region eu-north-1``) override the file's values.
+    """
+    path = find_file(params_file)
+    overrides = {k: v for k, v in (namespace or {}).items() if k in Params.model_fields}
+    return NotebookRunbook(Runbook.open(path, plan=plan, overrides=overrides), path, run_dir)
+
+
+class NotebookRunbook:
+    def __init__(self, runbook: Runbook, params_path: Path, run_dir: str = ""):
+        self.runbook = runbook
+        self.params_path = params_path
+        self.run_dir = Path(run_dir or os.environ.get("COGNITO_RUNBOOK_RUN_DIR") or params_path.resolve().parent.parent / "runs" / runbook.params.stack)
+
+    @property
+    def params(self):
+        return self.runbook.params
+
+    # -- 00 --------------------------------------------------------------------
+
+    def connection(self) -> Table:
+        b = self.runbook.backend
+        rows = [("stack", self.params.stack), ("backend", b.kind), ("region", b.region), ("account", b.account_id)]
+        if b.kind == "local":
+            rows.append(("local AWS endpoint", b.endpoint_url))
+        else:
+            rows.append(("profile", self.params.profile or "(default credential chain)"))
+        rows.append(("plan mode", "yes: nothing will be changed" if b.plan else "no"))
+        return key_value_table(rows, "Connected")
+
+    # -- stages ------------------------------------------------------------------
+
+    def stage(self, name: str) -> Table:
+        result = self.runbook.run_stage(name)
+        self._record(result)
+        return changes_table(result)
+
+    def _record(self, result: StageResult) -> None:
+        from .summary import record_stage
+
+        record_stage(self.run_dir, result, self.runbook.backend)
+
+    def outputs(self, *keys: str) -> Table:
+        values = self.runbook.outputs().as_dict()
+        return key_value_table([(k, values[k]) for k in (keys or values)], "Stack outputs")
+
+    def write_outputs(self) -> Path:
+        return self.runbook.outputs().write_json(self.run_dir / "outputs.json")
+
+    # -- 02 users ---------------------------------------------------------------------
+
+    def users_form(self) -> UsersForm:
+        return UsersForm(self.params.users, db2_names=self.params.user_pool.sign_in == "username")
+
+    def apply_users(self, form: UsersForm) -> Table:
+        users, typed = form.values()
+        self._reparse(users=users, memberships={u: g for u, g in self.params.memberships.items() if u in {x["name"] for x in users}})
+        self.runbook.ctx.passwords.update(typed)
+        try:
+            return self.stage("users")
+        finally:
+            form.clear_passwords()  # typed passwords leave the widgets once used
+
+    def users_table(self) -> Table:
+        pool = self.runbook.pool()
+        if pool is None:
+            return Table(["user", "status"], [], "No user pool yet")
+        found = users_stage.pool_users(self.runbook.ctx, pool["Id"])
+        rows = [[u["Username"], u["UserStatus"], "yes" if u.get("Enabled", True) else "no"] for u in found.values()]
+        return Table(["user", "status", "enabled"], sorted(rows), f"Users in {pool['Name']}")
+
+    # -- 03 groups ----------------------------------------------------------------------
+
+    def groups_form(self) -> GroupsForm:
+        return GroupsForm(self.params.groups)
+
+    def apply_groups(self, form: GroupsForm) -> Table:
+        groups = form.values()
+        names = {g["name"] for g in groups}
+        memberships = {u: [g for g in gs if g in names] for u, gs in self.params.memberships.items()}
+        self._reparse(groups=groups, memberships=memberships)
+        return self.stage("groups")
+
+    # -- 04 memberships -------------------------------------------------------------------
+
+    def memberships_form(self) -> MembershipsForm:
+        """Users and groups from the params *and* the pool (a form in 02/03 may have added some)."""
+        users, groups, current = self._pool_directory()
+        merged = {u: sorted(set(current.get(u, [])) | set(self.params.memberships.get(u, []))) for u in users}
+        return MembershipsForm(users, groups, merged)
+
+    def apply_memberships(self, form: MembershipsForm) -> Table:
+        users, groups, _ = self._pool_directory()
+        listed = {u.name for u in self.params.users}
+        user_entries = [u.model_dump(exclude_none=True) for u in self.params.users]
+        user_entries += [{"name": u, "password": "prompt"} for u in users if u not in listed]  # already in the pool
+        group_entries = [g.model_dump(exclude_none=True) for g in self.params.groups]
+        group_entries += [{"name": g} for g in groups if g not in {x.name for x in self.params.groups}]
+        self._reparse(users=user_entries, groups=group_entries, memberships=form.values())
+        return self.stage("memberships")
+
+    def _pool_directory(self) -> tuple[list[str], list[str], dict[str, list[str]]]:
+        ctx, pool = self.runbook.ctx, self.runbook.pool()
+        users = [u.name for u in self.params.users]
+        groups = [g.name for g in self.params.groups]
+        current: dict[str, list[str]] = {}
+        if pool:
+            for u in users_stage.pool_users(ctx, pool["Id"]).values():
+                if u["Username"] not in users:
+                    users.append(u["Username"])
+            existing_groups = groups_stage.pool_groups(ctx, pool["Id"])
+            groups += [g for g in existing_groups if g not in groups]
+            from .stages.common import paginate
+
+            for g in groups:
+                if g in existing_groups:
+                    for u in paginate(ctx.client("cognito-idp"), "list_users_in_group", "Users", UserPoolId=pool["Id"], GroupName=g):
+                        current.setdefault(u["Username"], []).append(g)
+        return users, groups, current
+
+    def _reparse(self, **changes) -> None:
+        raw = self.params.model_dump(exclude_none=True)
+        raw.update(changes)
+        params = parse_params(raw, source="the form")
+        self.runbook.params = params
+        self.runbook.ctx.params = params
+
+    # -- 05 / 06 ---------------------------------------------------------------------------
+
+    def function_table(self) -> Table:
+        from .stages.token_function import role_name, role_policy
+
+        lam = self.runbook.backend.client("lambda")
+        try:
+            config = lam.get_function_configuration(FunctionName=self.params.token_function.name)
+        except Exception:
+            return Table(["", ""], [], "No generateToken function yet")
+        env = config.get("Environment", {}).get("Variables", {})
+        rows = [("function", config["FunctionName"]), ("runtime", config["Runtime"]), ("handler", config["Handler"]),
+                ("timeout", f"{config['Timeout']} s"), ("role", role_name(self.runbook.ctx))]
+        rows += [(f"env {k}", v) for k, v in sorted(env.items())]
+        pool = self.runbook.pool()
+        if pool:
+            for st in role_policy(self.runbook.ctx, pool["Arn"])["Statement"]:
+                rows.append((f"allows ({st['Sid']})", f"{', '.join(st['Action'])} on {st['Resource']}"))
+        return key_value_table(rows, "generateToken")
+
+    # -- 07 tokens through the API -----------------------------------------------------------
+
+    def verifier(self) -> TokenVerifier:
+        out = self.runbook.outputs()
+        if not out.client_id:
+            raise StageError("no app client found; run notebook 01 first")
+        return TokenVerifier.for_stack(out)
+
+    def tokens_via_api(self, users: list[str] | None = None) -> list[dict]:
+        """GET /token for each user (as ``curl -u`` does), then verify both tokens."""
+        out = self.runbook.outputs()
+        if not out.token_url:
+            raise StageError("token_api: no getToken API found; run notebook 06 first")
+        verifier = self.verifier()
+        store = PasswordStore(self.runbook.ctx)
+        results = []
+        for user in self.params.users:
+            if users and user.name not in users:
+                continue
+            password = store.existing(user)
+            if password is None:
+                results.append({"user": user.name, "status": f"skipped: no password available from '{user.password}'"})
+                continue
+            try:
+                tokens = get_tokens(out.token_url, user.name, password)
+                id_claims = verifier.verify(tokens.id_token, "id")
+                access_claims = verifier.verify(tokens.access_token, "access")
+            except TokenError as err:
+                results.append({"user": user.name, "status": f"failed: {err}"})
+                continue
+            results.append({"user": user.name, "status": "verified", "tokens": tokens,
+                            "id_claims": id_claims, "access_claims": access_claims})
+        return results
+
+    @staticmethod
+    def tokens_table(results: list[dict]) -> Table:
+        rows = []
+        for r in results:
+            tokens = r.get("tokens")
+            rows.append([r["user"], r["status"], truncate(tokens.id_token) if tokens else "", truncate(tokens.access_token) if tokens else "",
+                         ", ".join(r.get("id_claims", {}).get("cognito:groups", []))])
+        return Table(["user", "result", "ID token", "access token", "cognito:groups"], rows, "Tokens from GET /token")
+
+    @staticmethod
+    def claims_table(claims: dict, title: str) -> Table:
+        return key_value_table(readable_claims(claims), title)
+
+    def show_claims(self, results: list[dict]) -> None:
+        for r in results:
+            if r.get("id_claims"):
+                display(self.claims_table(r["id_claims"], f"{r['user']}: ID token claims (verified)"))
+                display(self.claims_table(r["access_claims"], f"{r['user']}: access token claims (verified)"))
+
+    # -- 08 hosted UI ------------------------------------------------------------------------
+
+    def hosted_ui_sign_in(self, flow: str = "implicit") -> oauth.SignIn:
+        out = self.runbook.outputs()
+        if not out.hosted_ui_url or not out.client_id:
+            raise StageError("the pool has no hosted-UI domain or app client; run notebook 01 first")
+        if flow not in self.params.app_client.oauth_flows:
+            raise ParamsError([f"app_client.oauth_flows: the app client does not allow '{flow}'; add it to the params and re-run notebook 01, or use flow={self.params.app_client.oauth_flows[0]!r}"])
+        return oauth.SignIn(out.hosted_ui_url, out.client_id, self.params.app_client.callback_urls[0], flow,
+                            tuple(self.params.app_client.oauth_scopes))
+
+    def login_link(self, sign_in: oauth.SignIn) -> HTML:
+        return HTML(f'<p>Open the hosted UI and sign in: <a href="{sign_in.login_url}" target="_blank">login page</a></p>'
+                    f"<p>After signing in the browser lands on <code>{sign_in.redirect_uri}</code> (nothing listens there, "
+                    "so the page fails to load: that is expected). Copy the whole URL from the address bar into the box below.</p>")
+
+    def redirect_url(self, sign_in: oauth.SignIn, redirect_url_env: str = "", typed: str = "", user: str | None = None) -> str:
+        """Where the redirect URL comes from: typed into the widget, an environment
+        variable named by a parameter (papermill writes parameters into the notebook,
+        and this URL can hold live tokens), or, headless, a scripted sign-in as a params
+        user whose password the runbook can read."""
+        if typed.strip():
+            return typed.strip()
+        if redirect_url_env and os.environ.get(redirect_url_env):
+            return os.environ[redirect_url_env]
+        store = PasswordStore(self.runbook.ctx)
+        for u in self.params.users:
+            if user in (None, u.name):
+                password = store.existing(u)
+                if password:
+                    return oauth.scripted_sign_in(sign_in.login_url, u.name, password)
+        raise RunbookError("no redirect URL: paste it into the box above, or set the environment variable named by redirect_url_env")
+
+    # -- 99 ---------------------------------------------------------------------------------
+
+    def teardown(self, confirm_stack: str = "") -> Table:
+        if self.runbook.backend.kind == "aws" and confirm_stack != self.params.stack:
+            raise RunbookError(f"confirm_stack: teardown on AWS deletes the whole stack; set confirm_stack = {self.params.stack!r} to confirm")
+        result = self.runbook.teardown()
+        self._record(result)
+        return changes_table(result)

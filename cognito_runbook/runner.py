@@ -1,0 +1,107 @@
+"""Headless runs: execute the notebooks in order with papermill.
+
+Each notebook gets a fresh kernel and only non-secret parameters (the params file
+path, plan mode, the run folder). Executed notebooks land in the run folder with a
+``summary.json`` / ``summary.txt``. The first failing notebook stops the run with one
+line naming the notebook, the cell and the error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from . import summary
+from .errors import RunbookError
+from .params import load_params
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+TEARDOWN = 99
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    run_dir: Path
+    summary: dict
+
+
+def notebook_number(path: Path) -> int:
+    return int(path.name[:2])
+
+
+def select_notebooks(notebooks_dir: Path, first: int = 0, last: int = 98, teardown: bool = False) -> list[Path]:
+    found = sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
+    if teardown:
+        return [p for p in found if notebook_number(p) in (0, TEARDOWN)]
+    return [p for p in found if first <= notebook_number(p) <= last and notebook_number(p) != TEARDOWN]
+
+
+def default_run_dir(stack: str) -> Path:
+    return Path("runs") / f"{stack}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(params_file: str | Path, run_dir: str | Path | None = None, first: int = 0, last: int = 98,
+        teardown: bool = False, plan: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
+        progress: Callable[[str], None] = print) -> RunResult:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    params_file = Path(params_file).resolve()
+    params = load_params(params_file)  # bad params stop here, before any kernel or AWS call
+    run_dir = Path(run_dir or default_run_dir(params.stack)).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / summary.SUMMARY_JSON).unlink(missing_ok=True)
+    notebooks = select_notebooks(notebooks_dir, first, last, teardown)
+    if not notebooks:
+        raise RunbookError(f"no notebooks selected in {notebooks_dir} (from {first} to {last})")
+    os.environ["COGNITO_RUNBOOK_RUN_DIR"] = str(run_dir)  # kernels inherit it
+    timings, error = [], None
+    for index, notebook in enumerate(notebooks, 1):
+        progress(f"[{index}/{len(notebooks)}] {notebook.name} ...")
+        started = time.monotonic()
+        try:
+            papermill.execute_notebook(
+                str(notebook), str(run_dir / notebook.name),
+                parameters={"params_file": str(params_file), "plan": plan, "run_dir": str(run_dir)},
+                kernel_name="python3", progress_bar=False, log_output=False,
+                store_widget_state=False, record_timing=False,
+            )
+            status = "ok"
+        except PapermillExecutionError as err:
+            status = "failed"
+            error = f"{notebook.name}, cell {err.cell_index}: {err.ename}: {_first_lines(err.evalue)}"
+        timings.append({"notebook": notebook.name, "status": status, "seconds": round(time.monotonic() - started, 2)})
+        progress(f"      {status} in {timings[-1]['seconds']:.1f} s")
+        if error:
+            break
+    data = summary.read(run_dir)
+    data.update(result="failed" if error else "ok", plan=plan, notebooks=timings, error=error, outputs=_outputs(run_dir))
+    summary.write(run_dir, data)
+    if error:
+        progress(f"FAILED {error}\n  executed notebook: {run_dir / timings[-1]['notebook']}")
+        return RunResult(EXIT_FAILED, run_dir, data)
+    if plan and summary.drifted(data):
+        return RunResult(EXIT_DRIFT, run_dir, data)
+    return RunResult(EXIT_OK, run_dir, data)
+
+
+def _first_lines(text: str, limit: int = 6) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(text)).strip()
+    lines = text.splitlines()
+    return "\n".join(lines[:limit]) + ("\n  ..." if len(lines) > limit else "")
+
+
+def _outputs(run_dir: Path) -> dict:
+    import json
+
+    try:
+        return json.loads((run_dir / "outputs.json").read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,72 @@
+"""The run summary: what each stage created, updated, deleted or left unchanged.
+
+Notebooks run in separate kernels, so each stage appends its record to
+``<run dir>/summary.json``; the runner adds notebook timings and writes a short
+``summary.txt`` next to it. No secrets: only resource names and counts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from filelock import FileLock
+
+SUMMARY_JSON = "summary.json"
+
+
+def _load(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"stages": []}
+
+
+def record_stage(run_dir: Path, result, backend) -> None:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / SUMMARY_JSON
+    with FileLock(str(path) + ".lock"):
+        data = _load(path)
+        data["stages"].append({
+            "stage": result.stage,
+            "plan": backend.plan,
+            "counts": result.counts(),
+            "seconds": round(result.seconds, 3),
+            "changes": [c.as_dict() for c in result.changes if c.action != "unchanged"],
+        })
+        path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def read(run_dir: Path) -> dict:
+    return _load(Path(run_dir) / SUMMARY_JSON)
+
+
+def drifted(data: dict) -> bool:
+    """True when a plan found anything to create, update or delete."""
+    return any(s["counts"]["create"] + s["counts"]["update"] + s["counts"]["delete"] for s in data.get("stages", []) if s.get("plan"))
+
+
+def write(run_dir: Path, data: dict) -> None:
+    path = Path(run_dir) / SUMMARY_JSON
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    (Path(run_dir) / "summary.txt").write_text(text(data))
+
+
+def text(data: dict) -> str:
+    lines = [f"cognito-runbook run: {data.get('result', 'unknown')}" + (" (plan)" if data.get("plan") else "")]
+    for nb in data.get("notebooks", []):
+        lines.append(f"  {nb['notebook']:<32} {nb['status']:<8} {nb['seconds']:6.1f} s")
+    if data.get("stages"):
+        lines.append("stages:")
+        for s in data["stages"]:
+            c = s["counts"]
+            verb = "would " if s.get("plan") else ""
+            lines.append(f"  {s['stage']:<16} {verb}create {c['create']}, {verb}update {c['update']}, {verb}delete {c['delete']}, unchanged {c['unchanged']}")
+    if data.get("error"):
+        lines.append(f"error: {data['error']}")
+    outputs = data.get("outputs") or {}
+    if outputs:
+        lines.append("outputs:")
+        lines += [f"  {k}: {v}" for k, v in outputs.items() if v]
+    return "\n".join(lines) + "\n"

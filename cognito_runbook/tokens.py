@@ -1,0 +1,288 @@
+"""Getting tokens through ``GET /token``, and verifying and decoding them.
+
+Verification follows what AWS's own aws-jwt-verify checks for Cognito tokens, with
+PyJWT doing the cryptography: RS256 only, the ``kid`` must be in the pool's JWKS,
+exact issuer, ``token_use``, client id per token type (``aud`` for ID tokens,
+``client_id`` for access tokens), ``exp`` with an explicit leeway, and optionally a
+required group. Each failed check raises its own exception class.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import jwt
+from jwt import PyJWK
+
+from .errors import RunbookError
+
+ALGORITHM = "RS256"
+JWKS_MIN_REFETCH_SECONDS = 10.0
+
+
+# -- errors: one class per check --------------------------------------------------
+
+class TokenError(RunbookError):
+    """A token could not be obtained or did not pass verification."""
+
+
+class TokenRequestFailed(TokenError):
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(f"GET /token answered {status}: {message}")
+
+
+class MalformedToken(TokenError):
+    pass
+
+
+class AlgorithmNotAllowed(TokenError):
+    pass
+
+
+class UnknownSigningKey(TokenError):
+    pass
+
+
+class BadSignature(TokenError):
+    pass
+
+
+class WrongIssuer(TokenError):
+    pass
+
+
+class WrongTokenUse(TokenError):
+    pass
+
+
+class WrongClient(TokenError):
+    pass
+
+
+class TokenExpired(TokenError):
+    pass
+
+
+class TokenNotYetValid(TokenError):
+    pass
+
+
+class MissingGroup(TokenError):
+    pass
+
+
+# -- tokens ---------------------------------------------------------------------------
+
+def truncate(token: str | None, keep: int = 12) -> str:
+    """A token shortened for display: enough to tell tokens apart, useless to an attacker."""
+    if not token:
+        return ""
+    return token if len(token) <= 2 * keep else f"{token[:keep]}…{token[-6:]} ({len(token)} chars)"
+
+
+@dataclass
+class Tokens:
+    id_token: str = field(repr=False)
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    expires_in: int = 3600
+    token_type: str = "Bearer"
+
+    def __repr__(self) -> str:  # never the full tokens, and never the refresh token
+        return (f"Tokens(id_token={truncate(self.id_token)!r}, access_token={truncate(self.access_token)!r}, "
+                f"refresh_token={'<hidden>' if self.refresh_token else None}, expires_in={self.expires_in})")
+
+    @classmethod
+    def from_authentication_result(cls, result: dict) -> "Tokens":
+        return cls(result["IdToken"], result["AccessToken"], result.get("RefreshToken"),
+                   int(result.get("ExpiresIn", 3600)), result.get("TokenType", "Bearer"))
+
+
+def get_tokens(token_url: str, username: str, password: str, timeout: float = 15.0) -> Tokens:
+    """``curl -u user:password {InvokeURL}/token``, in Python."""
+    basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+    request = urllib.request.Request(token_url, headers={"Authorization": f"Basic {basic}"}, method="GET")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        raise TokenRequestFailed(err.code, _error_message(err.read())) from None
+    except urllib.error.URLError as err:
+        raise TokenError(f"cannot reach {token_url}: {err.reason}; is the token API deployed (notebook 06) and the local AWS running?") from None
+    if "AuthenticationResult" not in body:
+        raise TokenError(f"GET /token returned no tokens (keys: {', '.join(body)})")
+    return Tokens.from_authentication_result(body["AuthenticationResult"])
+
+
+def _error_message(raw: bytes) -> str:
+    try:
+        body = json.loads(raw)
+        return body.get("message") or body.get("error") or str(body)
+    except ValueError:
+        return raw[:200].decode("utf-8", "replace")
+
+
+# -- JWKS -----------------------------------------------------------------------------
+
+class JwksCache:
+    """The pool's signing keys. Fetched once; refetched only for an unknown ``kid`` and at
+    most once per ``min_interval`` seconds, so a flood of forged kids cannot make us
+    hammer the JWKS endpoint."""
+
+    def __init__(self, url: str, min_interval: float = JWKS_MIN_REFETCH_SECONDS, timeout: float = 10.0):
+        self.url = url
+        self.min_interval = min_interval
+        self.timeout = timeout
+        self.fetches = 0
+        self._keys: dict[str, PyJWK] = {}
+        self._last_fetch = float("-inf")
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> PyJWK:
+        found = self._keys.get(kid)
+        if found is not None:
+            return found
+        with self._lock:
+            if kid not in self._keys and time.monotonic() - self._last_fetch >= self.min_interval:
+                self._fetch()
+        found = self._keys.get(kid)
+        if found is None:
+            raise UnknownSigningKey(f"kid check failed: key id {kid!r} is not in the pool's JWKS ({self.url}); the token was not signed by this user pool")
+        return found
+
+    def jwks(self) -> dict:
+        """The raw JWKS document (for the Db2 keystore artefacts)."""
+        with urllib.request.urlopen(self.url, timeout=self.timeout) as resp:
+            return json.loads(resp.read())
+
+    def _fetch(self) -> None:
+        self._last_fetch = time.monotonic()
+        self.fetches += 1
+        try:
+            document = self.jwks()
+        except (OSError, ValueError) as err:
+            raise TokenError(f"cannot fetch the JWKS from {self.url}: {err}") from None
+        keys = {}
+        for entry in document.get("keys", []):
+            if entry.get("kty") == "RSA" and entry.get("kid"):
+                keys[entry["kid"]] = PyJWK(entry, algorithm=ALGORITHM)
+        self._keys = keys
+
+
+# -- verification ---------------------------------------------------------------------
+
+class TokenVerifier:
+    def __init__(self, issuer: str, client_id: str, jwks: JwksCache, leeway: float = 0.0):
+        self.issuer = issuer
+        self.client_id = client_id
+        self.jwks = jwks
+        self.leeway = leeway
+        self._jwt = jwt.PyJWT()
+
+    @classmethod
+    def for_stack(cls, outputs, leeway: float = 0.0) -> "TokenVerifier":
+        return cls(outputs.issuer, outputs.client_id, JwksCache(outputs.jwks_url), leeway)
+
+    def verify(self, token: str, token_use: str | None = None, required_group: str | None = None) -> dict:
+        """Verified claims, or a TokenError subclass naming the failed check.
+
+        ``token_use``: "id", "access", or None for either.
+        """
+        header = self._header(token)
+        key = self.jwks.key(header["kid"])
+        try:
+            claims = self._jwt.decode(
+                token, key.key, algorithms=[ALGORITHM], issuer=self.issuer, leeway=self.leeway,
+                options={"verify_aud": False, "require": ["exp", "iss", "token_use"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired("exp check failed: the token has expired; get a new one") from None
+        except jwt.ImmatureSignatureError:
+            raise TokenNotYetValid("nbf/iat check failed: the token is not valid yet (check the clocks)") from None
+        except jwt.InvalidIssuerError:
+            raise WrongIssuer(f"iss check failed: the token was issued by {_peek(token, 'iss')!r}, expected {self.issuer!r}") from None
+        except jwt.InvalidSignatureError:
+            raise BadSignature("signature check failed: the token was altered or signed by another key") from None
+        except jwt.MissingRequiredClaimError as err:
+            raise MalformedToken(f"claims check failed: {err}") from None
+        except jwt.InvalidTokenError as err:
+            raise MalformedToken(f"token check failed: {err}") from None
+        self._check_use_and_client(claims, token_use)
+        if required_group is not None and required_group not in claims.get("cognito:groups", []):
+            raise MissingGroup(f"group check failed: the user is not in group {required_group!r} (token groups: {claims.get('cognito:groups', [])})")
+        return claims
+
+    @staticmethod
+    def _header(token: str) -> dict:
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise MalformedToken("format check failed: a JWT has three dot-separated parts")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as err:
+            raise MalformedToken(f"format check failed: {err}") from None
+        if header.get("alg") != ALGORITHM:
+            raise AlgorithmNotAllowed(f"alg check failed: {header.get('alg')!r} is not allowed; Cognito signs with RS256")
+        if not header.get("kid"):
+            raise UnknownSigningKey("kid check failed: the token header names no key id")
+        return header
+
+    def _check_use_and_client(self, claims: dict, token_use: str | None) -> None:
+        use = claims.get("token_use")
+        if use not in ("id", "access") or (token_use and use != token_use):
+            raise WrongTokenUse(f"token_use check failed: got {use!r}, expected {token_use or 'id or access'!r}")
+        if use == "id":
+            aud = claims.get("aud")
+            audiences = aud if isinstance(aud, list) else [aud]
+            if self.client_id not in audiences:
+                raise WrongClient(f"aud check failed: the ID token is for client {aud!r}, expected {self.client_id!r}")
+        elif claims.get("client_id") != self.client_id:
+            raise WrongClient(f"client_id check failed: the access token is for client {claims.get('client_id')!r}, expected {self.client_id!r}")
+
+
+def _peek(token: str, claim: str):
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get(claim)
+    except jwt.InvalidTokenError:
+        return None
+
+
+def decode_unverified(token: str) -> dict:
+    """Claims WITHOUT any verification: for inspecting tokens from elsewhere only.
+    Never base an access decision on this."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError as err:
+        raise MalformedToken(f"not a JWT: {err}") from None
+
+
+# -- display ----------------------------------------------------------------------------
+
+DB2_FIRST = ("cognito:username", "username", "cognito:groups", "token_use", "aud", "client_id", "iss", "exp")
+
+
+def authid_claim(claims: dict) -> str:
+    """The claim Db2's AWS plugin takes the user from (ID: cognito:username, access: username)."""
+    return "cognito:username" if claims.get("token_use") == "id" else "username"
+
+
+def readable_claims(claims: dict) -> list[tuple[str, str]]:
+    """Claims as (name, text), the ones Db2 cares about first; times as UTC."""
+    def text(name, value):
+        if name in ("exp", "iat", "auth_time", "nbf") and isinstance(value, (int, float)):
+            stamp = datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            if name == "exp":
+                left = int(value - time.time())
+                stamp += f" (in {left // 60} min)" if left > 0 else " (expired)"
+            return stamp
+        return ", ".join(value) if isinstance(value, list) else str(value)
+
+    ordered = [k for k in DB2_FIRST if k in claims] + sorted(k for k in claims if k not in DB2_FIRST)
+    return [(k, text(k, claims[k])) for k in ordered]
