@@ -44,3 +44,156 @@ def db2_name_problems(name: str) -> list[str]:
     if len(name.encode()) > MAX_AUTH_NAME_BYTES:
         problems.append(f"is {len(name.encode())} bytes; Db2 allows at most {MAX_AUTH_NAME_BYTES}")
     return problems
+
+
+# -- artefacts for the Db2 server --------------------------------------------------------
+#
+# Two ways Db2 can accept Cognito tokens (shared/reference/db2-facts.md):
+# IBM's AWS security plugin (AWSIAMauth): cognito_userpools.json + IAM permissions for
+# the Db2 host; or Db2's built-in JWT support (11.5.4+): db2token.cfg + a GSKit keystore
+# holding the pool's signing keys as certificates.
+
+import datetime as _dt
+import json as _json
+from pathlib import Path as _Path
+
+HOST_ACTIONS = ["cognito-idp:GetGroup", "cognito-idp:AdminListGroupsForUser",
+                "cognito-idp:AdminGetUser", "cognito-idp:ListUserPoolClients"]
+AUTHID_CLAIM = {"access": "username", "id": "cognito:username"}
+KEYDB = "/home/db2inst1/jwtkeys.p12"
+
+
+def cognito_userpools_json(pool_id: str, pool_name: str) -> dict:
+    """For ~/sqllib/security64/plugin/cfg/cognito_userpools.json (one pool only)."""
+    return {"UserPools": {"ID": pool_id, "Name": pool_name}}
+
+
+def host_policy(pool_arn: str) -> dict:
+    """What the Db2 host (its EC2 role or credentials) needs on the pool."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Db2AwsSecurityPlugin", "Effect": "Allow", "Action": list(HOST_ACTIONS), "Resource": pool_arn}]}
+
+
+def key_label(index: int) -> str:
+    return f"cognito-key-{index + 1}"
+
+
+def db2token_cfg(issuer: str, labels: list[str], token_type: str = "access", keydb: str = KEYDB) -> str:
+    """A db2token.cfg for Db2's built-in JWT support. One authid claim per issuer block,
+    so the file is for one token type."""
+    lines = ["VERSION=1", "TOKEN_TYPES_SUPPORTED=JWT", f"JWT_KEYDB={keydb}", f"JWT_IDP_ISSUER={issuer}",
+             f"JWT_IDP_AUTHID_CLAIM={AUTHID_CLAIM[token_type]}"]
+    lines += [f"JWT_IDP_RSA_CERTIFICATE_LABEL={label}" for label in labels]
+    return "\n".join(lines) + "\n"
+
+
+def jwk_public_key(jwk: dict):
+    from jwt import PyJWK
+
+    return PyJWK(jwk, algorithm="RS256").key
+
+
+def jwk_to_pem(jwk: dict) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return jwk_public_key(jwk).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def jwk_certificates(jwks: dict) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """GSKit keystores hold certificates, and Cognito publishes bare RSA keys. Each key is
+    wrapped in a certificate whose subject key *is* the Cognito key, signed by a throwaway
+    CA made here (its private key is never written anywhere). Db2 only uses the public
+    key under the label. Returns (CA certificate PEM, [(label, certificate PEM)])."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cognito-runbook key wrapper CA")])
+    now = _dt.datetime.now(_dt.timezone.utc)
+    def build(subject, public_key, is_ca):
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(public_key)
+                .serial_number(x509.random_serial_number()).not_valid_before(now - _dt.timedelta(days=1))
+                .not_valid_after(now + _dt.timedelta(days=3650))
+                .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+                .sign(ca_key, hashes.SHA256()))
+    ca_cert = build(ca_name, ca_key.public_key(), True)
+    certs = []
+    for i, jwk in enumerate(k for k in jwks.get("keys", []) if k.get("kty") == "RSA"):
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Cognito signing key {jwk.get('kid', i)}")])
+        cert = build(subject, jwk_public_key(jwk), False)
+        certs.append((key_label(i), cert.public_bytes(serialization.Encoding.PEM)))
+    return ca_cert.public_bytes(serialization.Encoding.PEM), certs
+
+
+def gskit_commands(labels: list[str], keydb: str = KEYDB) -> str:
+    lines = [
+        "# Run as the instance owner on the Db2 server. Choose the keystore password when asked (-stash keeps it for Db2).",
+        f"gsk8capicmd_64 -keydb -create -db {keydb} -type pkcs12 -stash -pw \"$KEYSTORE_PASSWORD\"",
+        f"gsk8capicmd_64 -cert -add -db {keydb} -stashed -label cognito-runbook-ca -file keys/cognito-runbook-ca.crt -format ascii",
+    ]
+    lines += [f"gsk8capicmd_64 -cert -add -db {keydb} -stashed -label {label} -file keys/{label}.crt -format ascii" for label in labels]
+    lines += [f"gsk8capicmd_64 -cert -list -db {keydb} -stashed",
+              "cp db2token.cfg $HOME/sqllib/cfg/db2token.cfg",
+              "db2 update dbm cfg using SRVCON_AUTH SERVER_ENCRYPT_TOKEN",
+              "db2 \"call sysproc.admin_refresh_config('token')\""]
+    return "\n".join(lines) + "\n"
+
+
+def plugin_commands() -> str:
+    return "\n".join([
+        "# IBM's AWS security plugin (db2-samples aws/security_plugins/db2-aws-iam), as instance owner:",
+        "cp cognito_userpools.json $HOME/sqllib/security64/plugin/cfg/cognito_userpools.json",
+        "db2 update dbm cfg using SRVCON_GSSPLUGIN_LIST AWSIAMauth SRVCON_AUTH GSS_SERVER_ENCRYPT "
+        "LOCAL_GSSPLUGIN AWSIAMauth AUTHENTICATION GSSPLUGIN GROUP_PLUGIN AWSIAMauthgroup",
+        "db2stop && db2start",
+        "# the Db2 host's IAM role needs db2-host-policy.json",
+    ]) + "\n"
+
+
+def client_snippets(user: str = "<user>", database: str = "<database>", host: str = "<db2-host>", port: str = "<port>") -> str:
+    """Ready-to-paste connection snippets. Placeholders only: never a real password or token."""
+    return "\n".join([
+        f"# Get a token (curl -u prompts for the password when none is given):",
+        f"TOKEN=$(curl -s -u '{user}' \"$TOKEN_URL\" | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"AuthenticationResult\"][\"AccessToken\"])')",
+        "",
+        "# CLP with IBM's AWS security plugin:",
+        f"db2 connect to {database} accesstoken \"$TOKEN\"",
+        "# CLP with Db2's built-in JWT support:",
+        f"db2 connect to {database} accesstoken \"$TOKEN\" accesstokentype jwt",
+        "",
+        "# CLI/ODBC or ibm_db connection string:",
+        f"DATABASE={database};HOSTNAME={host};PORT={port};AUTHENTICATION=TOKEN;ACCESSTOKEN=<token>;ACCESSTOKENTYPE=JWT;",
+        "",
+        "# JDBC properties:",
+        "securityMechanism=19",
+        "accessToken=<token>",
+        "accessTokenType=JWT",
+    ]) + "\n"
+
+
+def write_artefacts(run_dir, outputs, jwks: dict, token_type: str = "access") -> dict[str, _Path]:
+    """Write every Db2-side file into ``<run_dir>/db2``; returns them by name."""
+    out = _Path(run_dir) / "db2"
+    (out / "keys").mkdir(parents=True, exist_ok=True)
+    ca_pem, certs = jwk_certificates(jwks)
+    labels = [label for label, _ in certs]
+    files = {
+        "cognito_userpools.json": _json.dumps(cognito_userpools_json(outputs.pool_id, outputs.pool_name), indent=2) + "\n",
+        "db2-host-policy.json": _json.dumps(host_policy(outputs.pool_arn), indent=2) + "\n",
+        "db2token.cfg": db2token_cfg(outputs.issuer, labels, token_type),
+        "gskit-commands.sh": gskit_commands(labels),
+        "plugin-commands.sh": plugin_commands(),
+        "client-snippets.txt": f"TOKEN_URL={outputs.token_url or '<invoke-url>/token'}\n" + client_snippets(),
+        "keys/cognito-runbook-ca.crt": ca_pem.decode(),
+    }
+    for i, jwk in enumerate(k for k in jwks.get("keys", []) if k.get("kty") == "RSA"):
+        files[f"keys/{key_label(i)}.pem"] = jwk_to_pem(jwk).decode()
+    for label, pem in certs:
+        files[f"keys/{label}.crt"] = pem.decode()
+    written = {}
+    for name, text in files.items():
+        (out / name).write_text(text)
+        written[name] = out / name
+    return written

@@ -24,6 +24,17 @@ from .tokens import TokenError, TokenVerifier, get_tokens, readable_claims, trun
 from .widgets import GroupsForm, MembershipsForm, UsersForm
 
 
+_ARTEFACT_PURPOSE = {
+    "cognito_userpools.json": "AWS security plugin: ~/sqllib/security64/plugin/cfg/",
+    "db2-host-policy.json": "IAM policy for the Db2 host's role",
+    "db2token.cfg": "built-in JWT support: $INSTHOME/sqllib/cfg/",
+    "gskit-commands.sh": "builds the JWT keystore (run on the Db2 server)",
+    "plugin-commands.sh": "dbm cfg settings for the AWS security plugin",
+    "client-snippets.txt": "CLP, CLI/ODBC and JDBC connection snippets",
+    "keys": "pool signing keys (PEM) and their certificates for GSKit",
+}
+
+
 def find_file(path: str | Path) -> Path:
     """A relative path is looked up from the current directory, then its parents, so
     notebooks find ``params/...`` whether run from the project root (papermill) or
@@ -227,12 +238,12 @@ class NotebookRunbook:
         for r in results:
             tokens = r.get("tokens")
             rows.append([r["user"], r["status"], truncate(tokens.id_token) if tokens else "", truncate(tokens.access_token) if tokens else "",
-                         ", ".join(r.get("id_claims", {}).get("cognito:groups", []))])
+                         ", ".join(sorted(r.get("id_claims", {}).get("cognito:groups", [])))])
         return Table(["user", "result", "ID token", "access token", "cognito:groups"], rows, "Tokens from GET /token")
 
     @staticmethod
     def claims_table(claims: dict, title: str) -> Table:
-        return key_value_table(readable_claims(claims), title)
+        return Table(["claim", "value"], [list(pair) for pair in readable_claims(claims)], title)
 
     def show_claims(self, results: list[dict]) -> None:
         for r in results:
@@ -272,6 +283,34 @@ class NotebookRunbook:
                 if password:
                     return oauth.scripted_sign_in(sign_in.login_url, u.name, password)
         raise RunbookError("no redirect URL: paste it into the box above, or set the environment variable named by redirect_url_env")
+
+    # -- 09 Db2 ----------------------------------------------------------------------------
+
+    def db2_artefacts(self, token_type: str = "access") -> Table:
+        from . import db2
+        from .tokens import JwksCache
+
+        out = self.runbook.outputs()
+        if not out.pool_id:
+            raise StageError("no user pool found; run notebook 01 first")
+        files = db2.write_artefacts(self.run_dir, out, JwksCache(out.jwks_url).jwks(), token_type)
+        rows = [[name, _ARTEFACT_PURPOSE.get(name.split("/")[0] if name.startswith("keys/") else name, "")] for name in files]
+        return Table(["file (in run folder/db2)", "what it is for"], rows, "Db2 artefacts")
+
+    def show_artefact(self, name: str) -> None:
+        from IPython.display import Markdown
+
+        text = (self.run_dir / "db2" / name).read_text()
+        display(Markdown(f"`{name}`\n```\n{text}```"))
+
+    def preflight(self, user: str | None = None, token_use: str = "access"):
+        from .preflight import db2_preflight
+
+        results = [r for r in self.tokens_via_api([user] if user else None) if r.get("tokens")]
+        if not results:
+            raise StageError("no token to check: notebook 07 must be able to get tokens for a params user")
+        tokens = results[0]["tokens"]
+        return db2_preflight(tokens.access_token if token_use == "access" else tokens.id_token, self.runbook.outputs(), self.runbook.backend)
 
     # -- 99 ---------------------------------------------------------------------------------
 

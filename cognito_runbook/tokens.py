@@ -282,7 +282,7 @@ def readable_claims(claims: dict) -> list[tuple[str, str]]:
                 left = int(value - time.time())
                 stamp += f" (in {left // 60} min)" if left > 0 else " (expired)"
             return stamp
-        return ", ".join(value) if isinstance(value, list) else str(value)
+        return ", ".join(sorted(map(str, value))) if isinstance(value, list) else str(value)
 
     ordered = [k for k in DB2_FIRST if k in claims] + sorted(k for k in claims if k not in DB2_FIRST)
     return [(k, text(k, claims[k])) for k in ordered]

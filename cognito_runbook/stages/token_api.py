@@ -147,4 +147,4 @@ def delete_token_api(ctx: Context) -> None:
     if _invoke_statement(ctx, api["ApiId"]) is not None:
         ctx.apply(STAGE, "delete", "invoke permission", permission_sid(ctx, api["ApiId"]), lam.remove_permission,
                   FunctionName=ctx.params.token_function.name, StatementId=permission_sid(ctx, api["ApiId"]))
-    ctx.apply(STAGE, "delete", "HTTP API", api["Name"], ctx.client("apigatewayv2").delete_api, detail=api["ApiId"], ApiId=api["ApiId"])
+    ctx.apply(STAGE, "delete", "HTTP API", api["Name"], ctx.client("apigatewayv2").delete_api, detail=f"api id {api['ApiId']}", ApiId=api["ApiId"])

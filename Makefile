@@ -1,0 +1,34 @@
+# Two commands for a fresh machine with only Python and pip:
+#   make run    set up, then run the whole runbook against the embedded local AWS
+#   make test   set up, then run the tests and the notebook (nbval) checks
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PARAMS ?= params/local.yaml
+
+.PHONY: run test test-unit test-notebooks docs bench clean setup
+
+$(BIN)/cognito-runbook: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+	touch $@
+
+setup: $(BIN)/cognito-runbook
+
+run: setup
+	COGNITO_RUNBOOK_HOME=$${COGNITO_RUNBOOK_HOME:-$$PWD/.cognito-runbook} $(BIN)/cognito-runbook run $(PARAMS) --out runs/latest
+
+test: setup
+	$(BIN)/pytest tests
+	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
+
+docs: setup
+	$(BIN)/cognito-runbook docs
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) runs .cognito-runbook

@@ -1,0 +1,57 @@
+"""Shared fixtures. End-to-end tests share one private local AWS per session (started
+on a random 127.0.0.1 port) and keep apart by using a unique stack per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cognito_runbook.backend import Backend
+from cognito_runbook.params import parse_params
+from cognito_runbook.runbook import Runbook
+
+ROOT = Path(__file__).resolve().parent.parent
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def local_aws():
+    from cognito_runbook.local import control
+
+    with control.private() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def local_params_raw() -> dict:
+    return yaml.safe_load((ROOT / "params" / "local.yaml").read_text())
+
+
+@pytest.fixture
+def make_stack(local_aws, local_params_raw, monkeypatch):
+    """A Runbook factory for a fresh stack (unique names) on the shared local AWS."""
+    suffix = f"t{os.getpid() % 1000}x{next(_counter)}"
+
+    def make(plan: bool = False, **changes) -> Runbook:
+        raw = dict(local_params_raw)
+        raw["stack"] = f"test-{suffix}"
+        raw["user_pool"] = {**raw["user_pool"], "domain_prefix": f"test-{suffix}"}
+        raw["token_function"] = {**raw["token_function"], "name": f"generateToken-{suffix}"}
+        raw["token_api"] = {**raw["token_api"], "throttling": {"burst_limit": 1000, "rate_limit": 1000}}
+        raw.update(changes)
+        return Runbook(parse_params(raw), Backend("local", raw.get("region", "us-east-1"), endpoint_url=local_aws, plan=plan))
+
+    return make
+
+
+@pytest.fixture
+def provisioned(make_stack):
+    """A fully provisioned stack and its outputs; torn down afterwards."""
+    rb = make_stack()
+    rb.provision()
+    yield rb, rb.outputs()
+    make_stack().teardown()

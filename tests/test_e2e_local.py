@@ -1,0 +1,191 @@
+"""The whole runbook through the library against the local AWS, over real HTTP."""
+
+import base64
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from cognito_runbook.errors import ParamsError
+from cognito_runbook.passwords import PasswordStore
+from cognito_runbook.stages.user_pool import EXPLICIT_AUTH_FLOWS
+from cognito_runbook.tokens import TokenVerifier, get_tokens
+
+pytestmark = pytest.mark.e2e
+
+
+def record_requests(rb) -> dict:
+    sent = {}
+    rb.backend.session.events.register("provide-client-params.*.*",
+                                       lambda params, model, **_: sent.setdefault(model.name, []).append(dict(params)))
+    return sent
+
+
+def http_get(url, authorization=None):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=20) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def test_every_user_gets_verified_tokens_with_groups(provisioned):
+    rb, out = provisioned
+    verifier = TokenVerifier.for_stack(out)
+    store = PasswordStore(rb.ctx)
+    for user in rb.params.users:
+        tokens = get_tokens(out.token_url, user.name, store.existing(user))
+        id_claims = verifier.verify(tokens.id_token, "id")
+        access_claims = verifier.verify(tokens.access_token, "access")
+        assert id_claims["cognito:username"] == user.name and access_claims["username"] == user.name
+        assert sorted(id_claims["cognito:groups"]) == sorted(rb.params.memberships[user.name])
+        assert sorted(access_claims["cognito:groups"]) == sorted(rb.params.memberships[user.name])
+    assert verifier.jwks.fetches == 1
+
+
+def test_rerun_changes_nothing_and_makes_no_write(provisioned, make_stack):
+    rb, out = provisioned
+    again = make_stack()
+    results = again.provision()
+    assert all(r.counts()["create"] + r.counts()["update"] + r.counts()["delete"] == 0 for r in results)
+    assert sum(again.backend.log.writes.values()) == 0, again.backend.log.writes
+    assert again.outputs() == out
+
+
+def test_plan_on_a_provisioned_stack_reports_no_drift(provisioned, make_stack):
+    plan = make_stack(plan=True)
+    results = plan.provision()
+    assert all(set(c.action for c in r.changes) == {"unchanged"} for r in results)
+
+
+def test_drift_is_put_back_with_the_full_config(provisioned, make_stack):
+    rb, out = provisioned
+    cognito = rb.backend.client("cognito-idp")
+    cognito.update_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id, ClientName="db2-app-client",
+                                    CallbackURLs=["https://evil.example"], AllowedOAuthFlows=["code"])
+    plan = make_stack(plan=True)
+    changes = plan.run_stage("user_pool").changes
+    assert [(c.action, c.resource) for c in changes if c.action != "unchanged"] == [("update", "app client")]
+    assert sum(plan.backend.log.writes.values()) == 0
+    fix = make_stack()
+    sent = record_requests(fix)
+    fix.run_stage("user_pool")
+    client = cognito.describe_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id)["UserPoolClient"]
+    assert client["CallbackURLs"] == ["http://localhost"]
+    assert sorted(client["ExplicitAuthFlows"]) == sorted(EXPLICIT_AUTH_FLOWS)
+    assert set(sent["UpdateUserPoolClient"][0]) >= {"ExplicitAuthFlows", "AllowedOAuthScopes", "SupportedIdentityProviders"}
+
+
+def test_requests_carry_the_runbook_settings(make_stack):
+    rb = make_stack()
+    sent = record_requests(rb)
+    try:
+        rb.provision()
+        pool = sent["CreateUserPool"][0]
+        assert pool["MfaConfiguration"] == "OFF"
+        assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+        assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
+        assert pool["EmailConfiguration"] == {"EmailSendingAccount": "COGNITO_DEFAULT"}
+        client = sent["CreateUserPoolClient"][0]
+        assert client["GenerateSecret"] is False
+        assert sorted(client["ExplicitAuthFlows"]) == sorted(EXPLICIT_AUTH_FLOWS)
+        assert client["AllowedOAuthFlows"] == ["implicit", "code"]
+        assert client["AllowedOAuthScopes"] == ["phone", "openid", "email"]
+        assert client["CallbackURLs"] == ["http://localhost"] and client["SupportedIdentityProviders"] == ["COGNITO"]
+        assert client["AllowedOAuthFlowsUserPoolClient"] is True
+        assert all(u["MessageAction"] == "SUPPRESS" for u in sent["AdminCreateUser"])
+        assert all(p["Permanent"] is True for p in sent["AdminSetUserPassword"])
+        fn = sent["CreateFunction"][0]
+        assert (fn["Runtime"], fn["Handler"]) == ("python3.13", "generate_token.lambda_handler")
+        assert set(fn["Environment"]["Variables"]) == {"USER_POOL_ID", "CLIENT_ID"}
+        policy = json.loads(sent["PutRolePolicy"][0]["PolicyDocument"])
+        actions = [a for s in policy["Statement"] for a in s["Action"]]
+        assert actions == ["cognito-idp:AdminInitiateAuth", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+        assert policy["Statement"][0]["Resource"].endswith(f":userpool/{rb.pool()['Id']}")
+        trust = json.loads(sent["CreateRole"][0]["AssumeRolePolicyDocument"])
+        assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+        integration = sent["CreateIntegration"][0]
+        assert (integration["IntegrationType"], integration["PayloadFormatVersion"]) == ("AWS_PROXY", "2.0")
+        assert sent["CreateRoute"][0]["RouteKey"] == "GET /token"
+        stage = sent["CreateStage"][0]
+        assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
+        assert set(stage["DefaultRouteSettings"]) == {"ThrottlingBurstLimit", "ThrottlingRateLimit"}
+        permission = sent["AddPermission"][0]
+        assert permission["Principal"] == "apigateway.amazonaws.com"
+        assert permission["SourceArn"].endswith(f":{rb.outputs().api_id}/*/GET/token")
+    finally:
+        rb.teardown()
+
+
+def test_teardown_removes_the_stack_and_spares_a_foreign_pool(make_stack):
+    rb = make_stack()
+    cognito = rb.backend.client("cognito-idp")
+    foreign = cognito.create_user_pool(PoolName=rb.params.user_pool.name)["UserPool"]["Id"]
+    rb.provision()
+    out = rb.outputs()
+    result = make_stack().teardown()
+    assert {c.resource for c in result.changes} >= {"user pool", "HTTP API", "Lambda function", "IAM role", "secret"}
+    after = make_stack().outputs()
+    assert (after.pool_id, after.api_id, after.function_arn, after.role_arn) == (None, None, None, None)
+    assert cognito.describe_user_pool(UserPoolId=foreign)["UserPool"]["Id"] == foreign
+    assert make_stack().teardown().changes == []  # twice is harmless
+    assert http_get(out.token_url)[0] == 404
+    cognito.delete_user_pool(UserPoolId=foreign)
+
+
+def test_bad_params_stop_before_any_aws_call(make_stack):
+    with pytest.raises(ParamsError) as err:
+        make_stack(groups=[{"name": "PUBLIC"}], memberships={})
+    assert "groups[0].name" in str(err.value)
+
+
+def test_token_endpoint_errors_are_4xx_never_5xx(provisioned):
+    _, out = provisioned
+    cases = [(None, 401), ("Basic " + base64.b64encode(b"db2dba:wrong-Password1").decode(), 401),
+             ("Basic " + base64.b64encode(b"ghost:whatever-1A").decode(), 401), ("Basic %%%", 400), ("Bearer x", 401)]
+    for authorization, status in cases:
+        got, headers, body = http_get(out.token_url, authorization)
+        assert got == status, (authorization, got, body)
+        if got == 401:
+            assert headers["WWW-Authenticate"].startswith("Basic")
+        assert b"Traceback" not in body and b"wrong-Password1" not in body
+
+
+def test_execute_api_routes_like_api_gateway(provisioned):
+    rb, out = provisioned
+    assert http_get(out.invoke_url + "/other")[0] == 404
+    assert http_get(out.invoke_url.rsplit("/", 1)[0] + "/nosuchapi/token")[0] == 404
+    lam = rb.backend.client("lambda")
+    sid = f"{rb.params.stack}-invoke-{out.api_id}"
+    lam.remove_permission(FunctionName=rb.params.token_function.name, StatementId=sid)
+    assert http_get(out.token_url)[0] == 500  # as API Gateway does without the permission
+    rb.run_stage("token_api")
+    assert http_get(out.token_url)[0] == 401
+
+
+def test_user_left_in_force_change_password_is_confirmed_on_rerun(provisioned, make_stack):
+    rb, out = provisioned
+    cognito = rb.backend.client("cognito-idp")
+    user = rb.params.users[1]
+    password = PasswordStore(rb.ctx).existing(user)
+    cognito.admin_set_user_password(UserPoolId=out.pool_id, Username=user.name, Password=password, Permanent=False)
+    assert cognito.admin_get_user(UserPoolId=out.pool_id, Username=user.name)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    make_stack().run_stage("users")
+    assert cognito.admin_get_user(UserPoolId=out.pool_id, Username=user.name)["UserStatus"] == "CONFIRMED"
+
+
+def test_weak_env_password_is_refused_before_creating_the_user(make_stack, monkeypatch):
+    monkeypatch.setenv("WEAK_PW", "short")
+    rb = make_stack(users=[{"name": "weakling", "password": "env:WEAK_PW"}], memberships={})
+    try:
+        rb.run_stage("user_pool")
+        from cognito_runbook.errors import StageError
+
+        with pytest.raises(StageError, match=r"users\[0\].password: .*does not meet the pool's policy"):
+            rb.run_stage("users")
+        users = rb.backend.client("cognito-idp").list_users(UserPoolId=rb.pool()["Id"])["Users"]
+        assert users == []
+    finally:
+        rb.teardown()

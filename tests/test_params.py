@@ -1,0 +1,94 @@
+"""Params validation: every problem named by its field, before any AWS call."""
+
+import pytest
+
+from cognito_runbook.errors import ParamsError
+from cognito_runbook.params import load_params, parse_params
+from conftest import ROOT
+
+BASE = {"users": [{"name": "db2dba", "password": "generate"}], "groups": [{"name": "DB2ADMIN"}],
+        "memberships": {"db2dba": ["DB2ADMIN"]}}
+
+MALFORMED = [
+    ({"region": "mars-1"}, "region: is not an AWS region name"),
+    ({"region": 5}, "region:"),
+    ({"backend": "gcp"}, "backend:"),
+    ({"colour": "blue"}, "colour: is not a known setting"),
+    ({"user_pool": {"nmae": "x"}}, "user_pool.nmae: is not a known setting"),
+    ({"stack": "1-bad"}, "stack: must start with a letter"),
+    ({"user_pool": {"domain_prefix": "My_Prefix"}}, "user_pool.domain_prefix: must be 1-63 lower-case"),
+    ({"user_pool": {"domain_prefix": "my-cognito"}}, "user_pool.domain_prefix: must not contain 'cognito'"),
+    ({"user_pool": {"sign_in": "phone"}}, "user_pool.sign_in:"),
+    ({"app_client": {"callback_urls": ["http://example.com"]}}, "app_client.callback_urls: 'http://example.com' is not allowed"),
+    ({"app_client": {"oauth_flows": ["password"]}}, "app_client.oauth_flows[0]:"),
+    ({"token_function": {"runtime": "python3.11"}}, "token_function.runtime: python3.11 is deprecated"),
+    ({"token_function": {"runtime": "nodejs20.x"}}, "token_function.runtime: must be one of"),
+    ({"token_function": {"name": "bad name"}}, "token_function.name: must be 1-64"),
+    ({"token_api": {"throttling": {"burst_limit": 0}}}, "token_api.throttling.burst_limit:"),
+    ({"users": [{"name": "db2dba", "password": "Hunter2!"}]}, "users[0].password: is not a password source"),
+    ({"users": [{"name": "db2dba", "password": "env:1BAD"}]}, "users[0].password: is not a password source"),
+    ({"users": [{"name": "db2dba", "email": "nope"}]}, "users[0].email: is not an e-mail address"),
+    ({"users": [{"name": "db2dba"}, {"name": "DB2DBA"}]}, "users[1].name: 'DB2DBA' repeats users[0]"),
+    ({"users": [{"name": "first.last"}]}, "users[0].name: Db2 user name contains '.'"),
+    ({"users": [{"name": "SYSADM1"}]}, "users[0].name: Db2 user name must not begin with IBM, SQL or SYS"),
+    ({"users": [{}]}, "users[0].name: Field required"),
+    ({"groups": [{"name": "PUBLIC"}]}, "groups[0].name: Db2 group name 'PUBLIC' is reserved"),
+    ({"groups": [{"name": "select"}]}, "groups[0].name: Db2 group name 'select' is an SQL reserved word"),
+    ({"groups": [{"name": "DB2-ADMIN"}]}, "groups[0].name: Db2 group name contains '-'"),
+    ({"groups": [{"name": "G" * 129}]}, "groups[0].name:"),
+    ({"groups": [{"name": "A"}, {"name": "a"}]}, "groups[1].name: 'a' repeats groups[0]"),
+    ({"memberships": {"nobody": ["DB2ADMIN"]}}, "memberships.nobody: no user 'nobody'"),
+    ({"memberships": {"db2dba": ["NOGROUP"]}}, "memberships.db2dba: no group 'NOGROUP'"),
+    ({"user_pool": {"sign_in": "email"}}, "users[0].name: the pool signs in with e-mail"),
+]
+
+
+@pytest.mark.parametrize("change, expected", MALFORMED, ids=[m[1][:40] for m in MALFORMED])
+def test_malformed_params_name_the_field(change, expected):
+    with pytest.raises(ParamsError) as err:
+        parse_params({**BASE, **change})
+    assert expected in str(err.value), str(err.value)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ParamsError) as err:
+        parse_params({"region": "x", "colour": 1, "groups": [{"name": "PUBLIC"}], "memberships": {"ghost": []}})
+    assert len(err.value.problems) == 4, err.value.problems
+
+
+def test_literal_password_is_never_echoed():
+    with pytest.raises(ParamsError) as err:
+        parse_params({"users": [{"name": "db2dba", "password": "S3cret-Value!"}]})
+    assert "S3cret-Value!" not in str(err.value)
+    assert "env:VAR_NAME" in str(err.value) and "generate" in str(err.value)
+
+
+def test_defaults_follow_the_console_runbook():
+    p = parse_params({})
+    assert p.user_pool.name == "DB2UserPool"
+    assert p.app_client.callback_urls == ["http://localhost"]
+    assert p.app_client.oauth_flows == ["implicit"]
+    assert p.app_client.oauth_scopes == ["phone", "openid", "email"]
+    assert (p.token_function.name, p.token_function.runtime) == ("generateToken", "python3.13")
+    assert p.token_api.name == "getToken"
+    assert p.user_pool.case_sensitive_usernames is False
+
+
+@pytest.mark.parametrize("name", ["local.yaml", "aws-example.yaml"])
+def test_shipped_params_files_are_valid(name):
+    params = load_params(ROOT / "params" / name)
+    assert params.users and params.groups and params.memberships
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ParamsError, match="does not exist"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("users: [\n")
+    with pytest.raises(ParamsError, match="not valid YAML at line"):
+        load_params(bad)
+
+
+def test_overrides_use_dotted_keys(tmp_path):
+    params = load_params(ROOT / "params" / "local.yaml", {"region": "eu-north-1", "user_pool.name": "Other"})
+    assert (params.region, params.user_pool.name) == ("eu-north-1", "Other")
