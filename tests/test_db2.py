@@ -1,0 +1,112 @@
+"""Db2 side: the artefacts parse and match the pool; the preflight follows the plugin's rules."""
+
+import datetime
+import json
+
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from cognito_runbook import db2
+from cognito_runbook.passwords import PasswordStore
+from cognito_runbook.preflight import FAIL, PASS, WARN, db2_preflight
+from cognito_runbook.tokens import JwksCache, get_tokens
+
+
+@pytest.mark.parametrize("name, ok", [("DB2ADMIN", True), ("db2dba", True), ("A@#$9", True), ("USERS", False),
+                                      ("public", False), ("SYSADM", False), ("ibmuser", False), ("sqlgroup", False),
+                                      ("DB2-ADMIN", False), ("", False), ("x" * 129, False), ("select", False)])
+def test_db2_name_rules(name, ok):
+    assert (db2.db2_name_problems(name) == []) is ok
+
+
+@pytest.mark.e2e
+def test_artefacts_parse_and_match_the_pool(provisioned, tmp_path):
+    rb, out = provisioned
+    jwks = JwksCache(out.jwks_url).jwks()
+    files = db2.write_artefacts(tmp_path, out, jwks)
+    pools = json.loads(files["cognito_userpools.json"].read_text())
+    assert pools == {"UserPools": {"ID": out.pool_id, "Name": "DB2UserPool"}}
+    policy = json.loads(files["db2-host-policy.json"].read_text())
+    assert policy["Statement"][0]["Action"] == db2.HOST_ACTIONS and policy["Statement"][0]["Resource"] == out.pool_arn
+    cfg = dict(line.split("=", 1) for line in files["db2token.cfg"].read_text().splitlines())
+    assert cfg["JWT_IDP_ISSUER"] == out.issuer and cfg["JWT_IDP_AUTHID_CLAIM"] == "username"
+    assert cfg["TOKEN_TYPES_SUPPORTED"] == "JWT" and cfg["JWT_IDP_RSA_CERTIFICATE_LABEL"] == "cognito-key-1"
+    jwk_numbers = jwt.PyJWK(jwks["keys"][0], algorithm="RS256").key.public_numbers()
+    pem_key = serialization.load_pem_public_key(files["keys/cognito-key-1.pem"].read_bytes())
+    assert pem_key.public_numbers() == jwk_numbers
+    cert = x509.load_pem_x509_certificate(files["keys/cognito-key-1.crt"].read_bytes())
+    assert cert.public_key().public_numbers() == jwk_numbers
+    ca = x509.load_pem_x509_certificate(files["keys/cognito-runbook-ca.crt"].read_bytes())
+    cert.verify_directly_issued_by(ca)
+    assert "-label cognito-key-1 -file keys/cognito-key-1.crt" in files["gskit-commands.sh"].read_text()
+    snippets = files["client-snippets.txt"].read_text()
+    assert "accesstoken" in snippets and "securityMechanism=19" in snippets
+    for user in rb.params.users:  # no password ever lands in an artefact
+        secret = PasswordStore(rb.ctx).existing(user)
+        assert all(secret not in p.read_text() for p in files.values())
+
+
+def test_cfg_for_id_tokens_uses_cognito_username():
+    assert "JWT_IDP_AUTHID_CLAIM=cognito:username" in db2.db2token_cfg("https://iss", ["k"], "id")
+
+
+@pytest.fixture
+def tokens_for(provisioned):
+    rb, out = provisioned
+
+    def get(index=0):
+        user = rb.params.users[index]
+        return get_tokens(out.token_url, user.name, PasswordStore(rb.ctx).existing(user))
+    return get
+
+
+def results(pre):
+    return {f.check: f.result for f in pre.findings}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("use", ["id", "access"])
+def test_preflight_accepts_the_stack_tokens(provisioned, tokens_for, use):
+    rb, out = provisioned
+    tokens = tokens_for()
+    pre = db2_preflight(tokens.id_token if use == "id" else tokens.access_token, out, rb.backend)
+    assert pre.accepted, pre.table()
+    assert pre.authid == "DB2DBA" and pre.groups == ["DB2ADMIN", "DB2USERS"]
+    assert results(pre)["authid case"] == PASS  # the pool is case-insensitive
+
+
+@pytest.mark.e2e
+def test_preflight_rejects_expired_and_foreign_tokens(provisioned, tokens_for, monkeypatch):
+    rb, out = provisioned
+    token = tokens_for().access_token
+
+    class TwoHoursLater(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.datetime.now(tz) + datetime.timedelta(hours=2)
+
+    with monkeypatch.context() as patch:  # the token as Db2 would see it two hours from now
+        patch.setattr(jwt.api_jwt, "datetime", TwoHoursLater)
+        pre = db2_preflight(token, out, rb.backend)
+    assert not pre.accepted and results(pre)["signature and expiry"] == FAIL
+    assert "exp check failed" in next(f.detail for f in pre.findings if f.check == "signature and expiry")
+    other_pool = "us-east-1_" + "0" * 32
+    pre = db2_preflight(token, out, rb.backend, configured_pool_id=other_pool)
+    assert not pre.accepted and results(pre)["issuer pool"] == FAIL
+
+
+@pytest.mark.e2e
+def test_preflight_flags_no_groups_and_invalid_group_names(provisioned, tokens_for):
+    rb, out = provisioned
+    cognito = rb.backend.client("cognito-idp")
+    user = rb.params.users[1].name
+    for group in rb.params.memberships[user]:
+        cognito.admin_remove_user_from_group(UserPoolId=out.pool_id, Username=user, GroupName=group)
+    pre = db2_preflight(tokens_for(1).access_token, out, rb.backend)
+    assert pre.accepted and results(pre)["groups"] == WARN and pre.groups == []
+    cognito.create_group(UserPoolId=out.pool_id, GroupName="db2-readers")  # made in the console, not by us
+    cognito.admin_add_user_to_group(UserPoolId=out.pool_id, Username=user, GroupName="db2-readers")
+    pre = db2_preflight(tokens_for(1).access_token, out, rb.backend)
+    assert not pre.accepted and results(pre)["group db2-readers"] == FAIL
