@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from .kernels import IpcKernelManager
 from .local import control
 from .runner import NOTEBOOKS_DIR
 
@@ -27,6 +28,7 @@ def build_docs(notebooks_dir: Path = NOTEBOOKS_DIR, progress=print) -> None:
                 progress(f"executing {notebook.name}")
                 nb = nbformat.read(notebook, as_version=4)
                 NotebookClient(nb, kernel_name="python3", timeout=600, store_widget_state=False, record_timing=False,
+                               kernel_manager_class=IpcKernelManager,
                                resources={"metadata": {"path": str(notebooks_dir)}}).execute()
                 nb.metadata.pop("widgets", None)
                 nbformat.write(nb, notebook)

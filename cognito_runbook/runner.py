@@ -18,6 +18,7 @@ from typing import Callable
 
 from . import summary
 from .errors import RunbookError
+from .kernels import IpcKernelManager
 from .params import load_params
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -71,7 +72,7 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
                 str(notebook), str(run_dir / notebook.name),
                 parameters={"params_file": str(params_file), "plan": plan, "run_dir": str(run_dir)},
                 kernel_name="python3", progress_bar=False, log_output=False,
-                store_widget_state=False, record_timing=False,
+                store_widget_state=False, record_timing=False, kernel_manager_class=IpcKernelManager,
             )
             status = "ok"
         except PapermillExecutionError as err:

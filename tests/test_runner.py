@@ -1,0 +1,139 @@
+"""Headless runs as a scheduler would make them: the CLI in a subprocess, papermill
+kernels, the shared private local AWS. Slow (each run starts a kernel per notebook)."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import papermill
+import pytest
+import yaml
+
+from cognito_runbook.backend import Backend
+from cognito_runbook.params import parse_params
+from cognito_runbook.passwords import PasswordStore
+from cognito_runbook.runbook import Runbook
+from cognito_runbook.runner import NOTEBOOKS_DIR, select_notebooks
+from conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+FULL_JWT = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{20,}")
+
+
+def cli(*args, env=None):
+    proc = subprocess.run([sys.executable, "-m", "cognito_runbook.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **(env or {})}, timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def stack_file(tmp_path, local_params_raw, local_aws):
+    def write(name: str, **changes) -> Path:
+        raw = {**local_params_raw, "stack": name, **changes}
+        raw["user_pool"] = {**raw["user_pool"], "domain_prefix": name}
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        return path
+    return write
+
+
+def runbook_for(path: Path, endpoint: str) -> Runbook:
+    params = parse_params(yaml.safe_load(path.read_text()))
+    return Runbook(params, Backend("local", params.region, endpoint_url=endpoint))
+
+
+def test_every_notebook_takes_the_runner_parameters():
+    for notebook in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+        declared = set(papermill.inspect_notebook(str(notebook)))
+        assert {"params_file", "plan", "run_dir"} <= declared, notebook.name
+
+
+def test_full_run_then_noop_rerun_leaves_no_secret_behind(stack_file, local_aws, tmp_path):
+    params_file = stack_file("runner-full")
+    code, out = cli("run", params_file, "--out", tmp_path / "run1")
+    assert code == 0, out
+    summary = (tmp_path / "run1" / "summary.txt").read_text()
+    assert "09_db2.ipynb" in summary and "token_api        create 5" in summary
+    assert (tmp_path / "run1" / "db2" / "cognito_userpools.json").exists()
+
+    code, out = cli("run", params_file, "--out", tmp_path / "run2")
+    assert code == 0, out
+    rerun = (tmp_path / "run2" / "summary.txt").read_text()
+    assert re.findall(r"create (\d+), update (\d+), delete (\d+)", rerun) == [("0", "0", "0")] * 6, rerun
+
+    rb = runbook_for(params_file, local_aws)
+    passwords = [PasswordStore(rb.ctx).existing(u) for u in rb.params.users]
+    assert all(passwords)
+    home = Path(os.environ["COGNITO_RUNBOOK_HOME"])
+    scanned = [p for p in [*(tmp_path / "run1").rglob("*"), *(tmp_path / "run2").rglob("*"), *home.glob("*")] if p.is_file()]
+    assert len(scanned) > 20
+    for path in scanned:
+        text = path.read_text(errors="replace")
+        for password in passwords:
+            assert password not in text, f"a password is in {path}"
+        assert not FULL_JWT.search(text), f"a full token is in {path}"
+        assert not re.search(r"(RefreshToken|refresh_token)\W+[\w-]{20,}", text), f"a refresh token is in {path}"
+    code, out = cli("teardown", params_file)
+    assert code == 0, out
+
+
+def test_bad_params_exit_2_before_anything_starts(stack_file, tmp_path):
+    params_file = stack_file("runner-bad", groups=[{"name": "PUBLIC"}], memberships={})
+    code, out = cli("run", params_file, "--out", tmp_path / "run", env={"COGNITO_RUNBOOK_HOME": str(tmp_path / "home")})
+    assert code == 2
+    assert "groups[0].name: Db2 group name 'PUBLIC' is reserved" in out
+    assert not (tmp_path / "run").exists() and not (tmp_path / "home").exists()
+
+
+def test_failing_stage_names_the_notebook_and_the_problem(stack_file, tmp_path):
+    params_file = stack_file("runner-weak", users=[{"name": "weakling", "password": "env:WEAK_PASSWORD"}], memberships={})
+    code, out = cli("run", params_file, "--out", tmp_path / "run", "--to", "2", env={"WEAK_PASSWORD": "short"})
+    try:
+        assert code == 1
+        failure = out[out.index("FAILED"):out.index("executed notebook:")]
+        assert "02_users.ipynb, cell" in failure and "StageError" in failure
+        assert "users[0].password: the password for 'weakling' does not meet the pool's policy" in failure
+        assert "Traceback" not in out and "short" not in failure.replace("shorter", "")
+        assert len(failure.splitlines()) <= 6
+        assert "TCP without encryption" not in out
+    finally:
+        cli("teardown", params_file)
+
+
+def test_plan_reports_console_drift_with_exit_3_and_writes_nothing(stack_file, local_aws, tmp_path):
+    params_file = stack_file("runner-drift")
+    rb = runbook_for(params_file, local_aws)
+    rb.provision()
+    out = rb.outputs()
+    cognito = rb.backend.client("cognito-idp")
+    cognito.update_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id, ClientName="db2-app-client",
+                                    CallbackURLs=["https://changed.example"])
+    try:
+        code, text = cli("run", params_file, "--plan", "--out", tmp_path / "plan", "--to", "6")
+        assert code == 3, text
+        assert "user_pool        would create 0, would update 1" in text
+        client = cognito.describe_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id)["UserPoolClient"]
+        assert client["CallbackURLs"] == ["https://changed.example"]  # plan changed nothing
+    finally:
+        rb.teardown()
+
+
+def test_plain_papermill_with_injected_params_file(stack_file, local_aws, tmp_path):
+    params_file = stack_file("runner-papermill")
+    out_nb = tmp_path / "01.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "papermill", str(NOTEBOOKS_DIR / "01_user_pool.ipynb"), str(out_nb),
+                           "-f", str(params_file), "--kernel", "python3"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rb = runbook_for(params_file, local_aws)  # the injected stack name was used, not params/local.yaml's
+    try:
+        assert rb.pool() is not None
+    finally:
+        rb.teardown()
+
+
+def test_teardown_selection():
+    names = [p.name[:2] for p in select_notebooks(NOTEBOOKS_DIR, teardown=True)]
+    assert names == ["00", "99"]
+    assert "99" not in [p.name[:2] for p in select_notebooks(NOTEBOOKS_DIR)]
