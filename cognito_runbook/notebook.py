@@ -230,7 +230,20 @@ class NotebookRunbook:
                 continue
             results.append({"user": user.name, "status": "verified", "tokens": tokens,
                             "id_claims": id_claims, "access_claims": access_claims})
+        self._record_tokens(results)
         return results
+
+    def _record_tokens(self, results: list[dict]) -> None:
+        from .summary import record_tokens
+
+        rows = []
+        for r in results:
+            tokens = r.get("tokens")
+            rows.append({"user": r["user"], "status": r["status"].split(":")[0],
+                         "id_token": truncate(tokens.id_token, 8) if tokens else "",
+                         "access_token": truncate(tokens.access_token, 8) if tokens else "",
+                         "groups": ",".join(sorted(r.get("id_claims", {}).get("cognito:groups", [])))})
+        record_tokens(self.run_dir, rows)
 
     @staticmethod
     def tokens_table(results: list[dict]) -> Table:
@@ -244,6 +257,13 @@ class NotebookRunbook:
     @staticmethod
     def claims_table(claims: dict, title: str) -> Table:
         return Table(["claim", "value"], [list(pair) for pair in readable_claims(claims)], title)
+
+    @staticmethod
+    def inspect_token(token: str, title: str = "token") -> Table:
+        """Claims of a token from elsewhere, decoded WITHOUT verification (says so)."""
+        from .tokens import decode_unverified
+
+        return Table(["claim", "value"], [list(p) for p in readable_claims(decode_unverified(token))], f"{title}: NOT verified (decoded only)")
 
     def show_claims(self, results: list[dict]) -> None:
         for r in results:

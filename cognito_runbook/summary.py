@@ -33,8 +33,20 @@ def record_stage(run_dir: Path, result, backend) -> None:
             "plan": backend.plan,
             "counts": result.counts(),
             "seconds": round(result.seconds, 3),
+            "aws_writes": sum(backend.log.writes.values()),
             "changes": [c.as_dict() for c in result.changes if c.action != "unchanged"],
         })
+        path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def record_tokens(run_dir: Path, rows: list[dict]) -> None:
+    """Which users got verified tokens (tokens shortened: never a usable token on disk)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / SUMMARY_JSON
+    with FileLock(str(path) + ".lock"):
+        data = _load(path)
+        data["tokens"] = rows
         path.write_text(json.dumps(data, indent=2) + "\n")
 
 
@@ -62,7 +74,12 @@ def text(data: dict) -> str:
         for s in data["stages"]:
             c = s["counts"]
             verb = "would " if s.get("plan") else ""
-            lines.append(f"  {s['stage']:<16} {verb}create {c['create']}, {verb}update {c['update']}, {verb}delete {c['delete']}, unchanged {c['unchanged']}")
+            lines.append(f"  {s['stage']:<16} {verb}create {c['create']}, {verb}update {c['update']}, {verb}delete {c['delete']}, "
+                         f"unchanged {c['unchanged']}  ({s.get('aws_writes', 0)} AWS writes)")
+    if data.get("tokens"):
+        lines.append("tokens from GET /token:")
+        for t in data["tokens"]:
+            lines.append(f"  {t['user']:<12} {t['status']:<10} id {t.get('id_token', '')}  access {t.get('access_token', '')}  groups {t.get('groups', '')}")
     if data.get("error"):
         lines.append(f"error: {data['error']}")
     outputs = data.get("outputs") or {}

@@ -61,7 +61,8 @@ def test_full_run_then_noop_rerun_leaves_no_secret_behind(stack_file, local_aws,
     code, out = cli("run", params_file, "--out", tmp_path / "run2")
     assert code == 0, out
     rerun = (tmp_path / "run2" / "summary.txt").read_text()
-    assert re.findall(r"create (\d+), update (\d+), delete (\d+)", rerun) == [("0", "0", "0")] * 6, rerun
+    assert re.findall(r"create (\d+), update (\d+), delete (\d+), unchanged \d+  \((\d+) AWS writes\)", rerun) == [("0", "0", "0", "0")] * 6, rerun
+    assert re.search(r"db2dba\s+verified\s+id eyJ", rerun) and "groups DB2ADMIN,DB2USERS" in rerun
 
     rb = runbook_for(params_file, local_aws)
     passwords = [PasswordStore(rb.ctx).existing(u) for u in rb.params.users]
