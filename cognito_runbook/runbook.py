@@ -6,11 +6,14 @@ between runs: every call looks the stack up in AWS (AWS is the source of truth).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
+
+from filelock import FileLock
 
 from .backend import Backend, connect
 from .errors import StageError
@@ -18,6 +21,7 @@ from .params import Params, load_params
 from .stages import groups, memberships, token_api, token_function, user_pool, users
 from .stages.common import Change, Context
 
+LOCK_TIMEOUT = 600  # seconds to wait for another run's stage on this machine
 STAGES = ("user_pool", "users", "groups", "memberships", "token_function", "token_api")
 
 
@@ -88,8 +92,21 @@ class Runbook:
         if stage not in STAGES:
             raise StageError(f"stage: unknown stage '{stage}'; stages are {', '.join(STAGES)}")
         started, before = time.monotonic(), len(self.ctx.changes)
-        getattr(self, f"_stage_{stage}")()
+        with self._stack_lock():
+            getattr(self, f"_stage_{stage}")()
         return StageResult(stage, self.ctx.changes[before:], time.monotonic() - started)
+
+    def _stack_lock(self):
+        """One stage of one stack at a time on this machine: two runs started together
+        (cron overlapping a person in JupyterLab) take turns per stage, so the second
+        finds what the first created instead of creating it again. Plans only read."""
+        if self.plan:
+            return contextlib.nullcontext()
+        from .local.control import home
+
+        folder = home() / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(folder / f"{self.backend.kind}-{self.backend.region}-{self.params.stack}.lock"), timeout=LOCK_TIMEOUT)
 
     def provision(self, stages=STAGES) -> list[StageResult]:
         return [self.run_stage(s) for s in stages]
@@ -121,10 +138,11 @@ class Runbook:
     def teardown(self) -> StageResult:
         """Delete what the stack created, in reverse order. Safe to run twice."""
         started, before = time.monotonic(), len(self.ctx.changes)
-        token_api.delete_token_api(self.ctx)
-        token_function.delete_token_function(self.ctx)
-        users.delete_user_secrets(self.ctx)
-        user_pool.delete_user_pool(self.ctx)
+        with self._stack_lock():
+            token_api.delete_token_api(self.ctx)
+            token_function.delete_token_function(self.ctx)
+            users.delete_user_secrets(self.ctx)
+            user_pool.delete_user_pool(self.ctx)
         self._pool, self._client_id = None, None
         return StageResult("teardown", self.ctx.changes[before:], time.monotonic() - started)
 
