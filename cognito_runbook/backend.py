@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import boto3
+import botocore.loaders
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
@@ -23,6 +24,20 @@ READ_PREFIXES = ("Describe", "Get", "List", "AdminGet", "AdminList", "Head")
 # Cognito's admin APIs have low per-account request-rate quotas (tens per second):
 # adaptive mode adds client-side rate limiting on top of the standard retries.
 ADAPTIVE_SERVICES = {"cognito-idp"}
+
+
+SERVICES = ("cognito-idp", "iam", "lambda", "apigatewayv2", "secretsmanager", "sts")
+# One botocore data loader for every session in this process: service models (the
+# Cognito one is large) are parsed once instead of once per Backend.
+_LOADER = botocore.loaders.create_loader()
+
+
+def warm_up() -> None:
+    """Parse the service models now (notebook kernels do this while they boot)."""
+    for service in SERVICES:
+        _LOADER.load_service_model(service, "service-2")
+    _LOADER.load_data("endpoints")
+    _LOADER.load_data("partitions")
 
 
 def is_write(operation: str) -> bool:
@@ -71,6 +86,7 @@ class Backend:
                 self.session = boto3.Session(profile_name=profile, region_name=region)
         except ProfileNotFound:
             raise BackendError(f"profile: AWS profile '{profile}' is not in ~/.aws/config; fix the name or remove it to use the default credentials") from None
+        self.session._session.register_component("data_loader", _LOADER)
         self.session.events.register("before-call.*.*", self.log._before_call)
         self._clients: dict[str, object] = {}
         self._account_id: str | None = LOCAL_ACCOUNT_ID if kind == "local" else None

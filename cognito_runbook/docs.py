@@ -11,12 +11,14 @@ import os
 import tempfile
 from pathlib import Path
 
-import nbformat
+from .runner import NOTEBOOKS_DIR, skip_slow_optional_imports
+
+skip_slow_optional_imports()
+import nbformat  # noqa: E402 (after the import guard)
 from nbclient import NotebookClient
 
 from .kernels import IpcKernelManager
 from .local import control
-from .runner import NOTEBOOKS_DIR
 
 
 def build_docs(notebooks_dir: Path = NOTEBOOKS_DIR, progress=print) -> None:

@@ -60,6 +60,17 @@ class PasswordStore:
 
     def __init__(self, ctx):
         self.ctx = ctx
+        self._stored: set[str] | None = None  # names of this stack's secrets, listed once
+
+    def _secret_exists(self, user: str) -> bool:
+        if self._stored is None:
+            from .stages.common import paginate
+
+            prefix = secret_name(self.ctx.stack, "")
+            listing = paginate(self.ctx.client("secretsmanager"), "list_secrets", "SecretList",
+                               Filters=[{"Key": "name", "Values": [prefix]}])
+            self._stored = {s["Name"] for s in listing if s["Name"].startswith(prefix)}
+        return secret_name(self.ctx.stack, user) in self._stored
 
     def existing(self, user) -> str | None:
         """The password if it can be had without creating anything (for signing in later)."""
@@ -86,7 +97,8 @@ class PasswordStore:
                 raise StageError(f"{field}: 'prompt' needs someone at a terminal or the users form; for headless runs use env:VAR or generate")
             password = getpass.getpass(f"Password for {user.name}: ")
         elif password is None and source == "generate":
-            password = self._read_secret(user.name) or self._create_secret(user.name)
+            # One listing of the stack's secrets instead of a failed read per new user.
+            password = (self._read_secret(user.name) if self._secret_exists(user.name) else None) or self._create_secret(user.name)
         problems = policy_problems(password or "", self.ctx.params.user_pool.password_policy)
         if problems:
             raise StageError(f"{field}: the password for '{user.name}' does not meet the pool's policy ({', '.join(problems)}); choose another (nothing was created)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,7 @@ from typing import Callable
 
 from . import summary
 from .errors import RunbookError
-from .kernels import IpcKernelManager
+from .kernels import start_kernel_ahead
 from .params import load_params
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -48,9 +49,17 @@ def default_run_dir(stack: str) -> Path:
     return Path("runs") / f"{stack}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
+def skip_slow_optional_imports() -> None:
+    """jsonschema imports ``rfc3987_syntax`` when it is installed (jupyterlab pulls it in)
+    and compiles a grammar at import: about 2 s, for an "iri" format check that notebook
+    validation never uses. Blocking the optional import makes jsonschema skip it."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def run(params_file: str | Path, run_dir: str | Path | None = None, first: int = 0, last: int = 98,
         teardown: bool = False, plan: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
         progress: Callable[[str], None] = print) -> RunResult:
+    skip_slow_optional_imports()
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -64,24 +73,31 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
         raise RunbookError(f"no notebooks selected in {notebooks_dir} (from {first} to {last})")
     os.environ["COGNITO_RUNBOOK_RUN_DIR"] = str(run_dir)  # kernels inherit it
     timings, error = [], None
-    for index, notebook in enumerate(notebooks, 1):
-        progress(f"[{index}/{len(notebooks)}] {notebook.name} ...")
-        started = time.monotonic()
-        try:
-            papermill.execute_notebook(
-                str(notebook), str(run_dir / notebook.name),
-                parameters={"params_file": str(params_file), "plan": plan, "run_dir": str(run_dir)},
-                kernel_name="python3", progress_bar=False, log_output=False,
-                store_widget_state=False, record_timing=False, kernel_manager_class=IpcKernelManager,
-            )
-            status = "ok"
-        except PapermillExecutionError as err:
-            status = "failed"
-            error = f"{notebook.name}, cell {err.cell_index}: {err.ename}: {_first_lines(err.evalue)}"
-        timings.append({"notebook": notebook.name, "status": status, "seconds": round(time.monotonic() - started, 2)})
-        progress(f"      {status} in {timings[-1]['seconds']:.1f} s")
-        if error:
-            break
+    upcoming = start_kernel_ahead()
+    try:
+        for index, notebook in enumerate(notebooks, 1):
+            progress(f"[{index}/{len(notebooks)}] {notebook.name} ...")
+            started = time.monotonic()
+            km, upcoming = upcoming, (start_kernel_ahead() if index < len(notebooks) else None)
+            try:
+                papermill.execute_notebook(
+                    str(notebook), str(run_dir / notebook.name),
+                    parameters={"params_file": str(params_file), "plan": plan, "run_dir": str(run_dir)},
+                    kernel_name="python3", km=km, progress_bar=False, log_output=False,
+                    store_widget_state=False, record_timing=False, shutdown_kernel="immediate",
+                )
+                status = "ok"
+            except PapermillExecutionError as err:
+                status = "failed"
+                error = f"{notebook.name}, cell {err.cell_index}: {err.ename}: {_first_lines(err.evalue)}"
+            finally:
+                _shutdown(km)
+            timings.append({"notebook": notebook.name, "status": status, "seconds": round(time.monotonic() - started, 2)})
+            progress(f"      {status} in {timings[-1]['seconds']:.1f} s")
+            if error:
+                break
+    finally:
+        _shutdown(upcoming)
     data = summary.read(run_dir)
     data.update(result="failed" if error else "ok", plan=plan, notebooks=timings, error=error, outputs=_outputs(run_dir))
     summary.write(run_dir, data)
@@ -91,6 +107,11 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
     if plan and summary.drifted(data):
         return RunResult(EXIT_DRIFT, run_dir, data)
     return RunResult(EXIT_OK, run_dir, data)
+
+
+def _shutdown(km) -> None:
+    if km is not None and km.has_kernel:
+        km.shutdown_kernel(now=True)
 
 
 def _first_lines(text: str, limit: int = 6) -> str:

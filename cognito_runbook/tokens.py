@@ -10,11 +10,14 @@ required group. Each failed check raises its own exception class.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import re
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -24,6 +27,8 @@ from jwt import PyJWK
 from .errors import RunbookError
 
 ALGORITHM = "RS256"
+VERIFIED_CACHE_SIZE = 4096
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 JWKS_MIN_REFETCH_SECONDS = 10.0
 
 
@@ -186,6 +191,7 @@ class TokenVerifier:
         self.jwks = jwks
         self.leeway = leeway
         self._jwt = jwt.PyJWT()
+        self._verified: OrderedDict[str, dict] = OrderedDict()
 
     @classmethod
     def for_stack(cls, outputs, leeway: float = 0.0) -> "TokenVerifier":
@@ -196,6 +202,18 @@ class TokenVerifier:
 
         ``token_use``: "id", "access", or None for either.
         """
+        claims = self._verified.get(token) if isinstance(token, str) else None
+        if claims is None:
+            claims = self._verify_signature_and_claims(token)
+        elif claims["exp"] + self.leeway <= time.time():
+            del self._verified[token]
+            raise TokenExpired("exp check failed: the token has expired; get a new one")
+        self._check_use_and_client(claims, token_use)
+        if required_group is not None and required_group not in claims.get("cognito:groups", []):
+            raise MissingGroup(f"group check failed: the user is not in group {required_group!r} (token groups: {claims.get('cognito:groups', [])})")
+        return dict(claims)
+
+    def _verify_signature_and_claims(self, token: str) -> dict:
         header = self._header(token)
         key = self.jwks.key(header["kid"])
         try:
@@ -215,25 +233,37 @@ class TokenVerifier:
             raise MalformedToken(f"claims check failed: {err}") from None
         except jwt.InvalidTokenError as err:
             raise MalformedToken(f"token check failed: {err}") from None
-        self._check_use_and_client(claims, token_use)
-        if required_group is not None and required_group not in claims.get("cognito:groups", []):
-            raise MissingGroup(f"group check failed: the user is not in group {required_group!r} (token groups: {claims.get('cognito:groups', [])})")
+        self._remember(token, claims)
         return claims
+
+    def _remember(self, token: str, claims: dict) -> None:
+        # A server sees the same bearer token on every request for up to an hour. Its
+        # signature, issuer and claims cannot change, so they are checked once; expiry,
+        # token_use, client and group are still checked on every call.
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
 
     @staticmethod
     def _header(token: str) -> dict:
+        """The header, only to pick the key; PyJWT then verifies the whole token (this
+        avoids parsing every token twice, jwt.get_unverified_header being a full parse)."""
         if not isinstance(token, str) or token.count(".") != 2:
             raise MalformedToken("format check failed: a JWT has three dot-separated parts")
+        segment = token.split(".", 1)[0]
+        if not _BASE64URL.fullmatch(segment):
+            raise MalformedToken("format check failed: the header is not base64url")
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as err:
-            raise MalformedToken(f"format check failed: {err}") from None
+            header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except (ValueError, binascii.Error):
+            raise MalformedToken("format check failed: the header is not JSON") from None
+        if not isinstance(header, dict):
+            raise MalformedToken("format check failed: the header is not a JSON object")
         if header.get("alg") != ALGORITHM:
             raise AlgorithmNotAllowed(f"alg check failed: {header.get('alg')!r} is not allowed; Cognito signs with RS256")
         if not header.get("kid"):
             raise UnknownSigningKey("kid check failed: the token header names no key id")
         return header
-
     def _check_use_and_client(self, claims: dict, token_use: str | None) -> None:
         use = claims.get("token_use")
         if use not in ("id", "access") or (token_use and use != token_use):

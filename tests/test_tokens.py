@@ -166,3 +166,25 @@ def test_tokens_repr_never_shows_full_tokens():
 def test_readable_claims_put_db2_claims_first():
     names = [n for n, _ in t.readable_claims(claims("id"))]
     assert names[:3] == ["cognito:username", "cognito:groups", "token_use"]
+
+
+def test_a_verified_token_is_rechecked_for_expiry_use_and_group(verifier, monkeypatch):
+    token = sign(claims(exp=int(time.time()) + 60))
+    first = verifier.verify(token, "access")
+    first["username"] = "changed"  # callers get a copy
+    assert verifier.verify(token, "access")["username"] == "db2dba"
+    with pytest.raises(t.WrongTokenUse):
+        verifier.verify(token, "id")
+    with pytest.raises(t.MissingGroup):
+        verifier.verify(token, required_group="DB2SECADM")
+    later = time.time() + 120
+    monkeypatch.setattr(t.time, "time", lambda: later)
+    with pytest.raises(t.TokenExpired):
+        verifier.verify(token, "access")
+
+
+def test_cache_is_bounded(verifier, monkeypatch):
+    monkeypatch.setattr(t, "VERIFIED_CACHE_SIZE", 5)
+    for i in range(20):
+        verifier.verify(sign(claims(jti=str(i))))
+    assert len(verifier._verified) == 5

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from ..backend import LOCAL_CREDENTIALS
@@ -43,6 +43,13 @@ WARM_UP = [  # moto builds each service's app on its first request (up to 1.4 s)
     ("secretsmanager", "list_secrets", {}),
     ("sts", "get_caller_identity", {}),
 ]
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 keep-alive: boto3 reuses its connections instead of a new TCP
+    connection (and server thread) per request."""
+
+    protocol_version = "HTTP/1.1"
 
 
 class LocalAws:
@@ -80,9 +87,10 @@ def serve(home: Path, port: int = 0) -> None:
     home.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     moto_state.patch_moto()
+    moto_state.speed_up_dispatch()
     log_file = open(home / "local.log", "a", buffering=1)
     app = LocalAws(log_file)
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
     endpoint_url = f"http://127.0.0.1:{server.server_port}"
     app.bind(endpoint_url)
 
