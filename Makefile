@@ -27,8 +27,13 @@ test: setup
 docs: setup
 	$(BIN)/cognito-runbook docs
 
-bench: setup
-	$(BIN)/python benchmarks/run_all.py
+AWSCLI := .venv-awscli/bin/aws
+$(AWSCLI):
+	$(PYTHON) -m venv .venv-awscli
+	.venv-awscli/bin/pip install --quiet awscli
+
+bench: setup $(AWSCLI)
+	AWS_CLI=$(AWSCLI) $(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) runs .cognito-runbook
+	rm -rf $(VENV) .venv-awscli runs .cognito-runbook

@@ -1,0 +1,15 @@
+"""Run every benchmark in turn and print their figures (make bench)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["bench_token_endpoint.py", "bench_verify.py", "bench_scale.py", "bench_runbook.py"]
+
+if __name__ == "__main__":
+    failed = 0
+    for name in BENCHMARKS:
+        print(f"\n### {name}", flush=True)
+        failed += subprocess.run([sys.executable, str(HERE / name)], cwd=HERE.parent).returncode != 0
+    sys.exit(1 if failed else 0)
