@@ -31,6 +31,21 @@ class Table:
     __repr__ = __str__
 
 
+class Tables:
+    """Several tables shown as one cell output (what changed, then what is there now)."""
+
+    def __init__(self, *tables: Table):
+        self.tables = tables
+
+    def _repr_html_(self) -> str:
+        return "<br>".join(t._repr_html_() for t in self.tables)
+
+    def __str__(self) -> str:
+        return "\n\n".join(str(t) for t in self.tables)
+
+    __repr__ = __str__
+
+
 def changes_table(result) -> Table:
     counts = result.counts()
     summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "nothing to do"

@@ -13,9 +13,9 @@ from pathlib import Path
 from IPython.display import HTML, display
 
 from . import oauth
-from .display import Table, changes_table, key_value_table
+from .display import Table, Tables, changes_table, key_value_table
 from .errors import ParamsError, RunbookError, StageError
-from .params import Params, parse_params
+from .params import Params, UserParams, parse_params
 from .passwords import PasswordStore
 from .runbook import Runbook, StageResult
 from .stages import groups as groups_stage
@@ -105,12 +105,13 @@ class NotebookRunbook:
     def users_form(self) -> UsersForm:
         return UsersForm(self.params.users, db2_names=self.params.user_pool.sign_in == "username")
 
-    def apply_users(self, form: UsersForm) -> Table:
+    def apply_users(self, form: UsersForm) -> Tables:
+        """Apply the form (headless: the params unchanged); show what changed and the pool's users."""
         users, typed = form.values()
         self._reparse(users=users, memberships={u: g for u, g in self.params.memberships.items() if u in {x["name"] for x in users}})
         self.runbook.ctx.passwords.update(typed)
         try:
-            return self.stage("users")
+            return Tables(self.stage("users"), self.users_table())
         finally:
             form.clear_passwords()  # typed passwords leave the widgets once used
 
@@ -127,12 +128,18 @@ class NotebookRunbook:
     def groups_form(self) -> GroupsForm:
         return GroupsForm(self.params.groups)
 
-    def apply_groups(self, form: GroupsForm) -> Table:
+    def apply_groups(self, form: GroupsForm) -> Tables:
         groups = form.values()
         names = {g["name"] for g in groups}
         memberships = {u: [g for g in gs if g in names] for u, gs in self.params.memberships.items()}
         self._reparse(groups=groups, memberships=memberships)
-        return self.stage("groups")
+        return Tables(self.stage("groups"), self.groups_table())
+
+    def groups_table(self) -> Table:
+        pool = self.runbook.pool()
+        found = groups_stage.pool_groups(self.runbook.ctx, pool["Id"]) if pool else {}
+        return Table(["group", "description"], [[g["GroupName"], g.get("Description", "")] for g in sorted(found.values(), key=lambda g: g["GroupName"])],
+                     "Groups in the pool")
 
     # -- 04 memberships -------------------------------------------------------------------
 
@@ -150,7 +157,11 @@ class NotebookRunbook:
         group_entries = [g.model_dump(exclude_none=True) for g in self.params.groups]
         group_entries += [{"name": g} for g in groups if g not in {x.name for x in self.params.groups}]
         self._reparse(users=user_entries, groups=group_entries, memberships=form.values())
-        return self.stage("memberships")
+        changes = self.stage("memberships")
+        _, _, current = self._pool_directory()
+        members = Table(["user", "groups (as Cognito reports them to Db2)"], [[u, ", ".join(sorted(g))] for u, g in sorted(current.items())],
+                        "Memberships in the pool")
+        return Tables(changes, members)
 
     def _pool_directory(self) -> tuple[list[str], list[str], dict[str, list[str]]]:
         ctx, pool = self.runbook.ctx, self.runbook.pool()
@@ -214,7 +225,9 @@ class NotebookRunbook:
         verifier = self.verifier()
         store = PasswordStore(self.runbook.ctx)
         results = []
-        for user in self.params.users:
+        known = {u.name for u in self.params.users}
+        extra = [UserParams(name=name, password="generate") for name in store.generated_users() if name not in known]
+        for user in [*self.params.users, *extra]:
             if users and user.name not in users:
                 continue
             password = store.existing(user)

@@ -72,6 +72,13 @@ class PasswordStore:
             self._stored = {s["Name"] for s in listing if s["Name"].startswith(prefix)}
         return secret_name(self.ctx.stack, user) in self._stored
 
+    def generated_users(self) -> list[str]:
+        """Users whose generated password this stack keeps (including users added
+        through the forms, who are not in the params file)."""
+        self._secret_exists("")  # lists once
+        prefix = secret_name(self.ctx.stack, "")
+        return sorted(name[len(prefix):] for name in self._stored)
+
     def existing(self, user) -> str | None:
         """The password if it can be had without creating anything (for signing in later)."""
         if user.name in self.ctx.passwords:

@@ -13,6 +13,8 @@ a saved notebook never holds them.
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as w
 
 from .db2 import db2_name_problems
@@ -23,9 +25,7 @@ _LAYOUT = {"name": w.Layout(width="180px"), "wide": w.Layout(width="240px"), "sm
 
 
 def _problem_html(problems: list[str]) -> str:
-    if not problems:
-        return '<span style="color:#2e7d32">✓</span>'
-    return "<br>".join(f'<span style="color:#c62828">{p}</span>' for p in problems)
+    return "<br>".join(f'<span style="color:#c62828">{html.escape(p)}</span>' for p in problems)
 
 
 class _RowsForm(w.VBox):
@@ -45,8 +45,9 @@ class _RowsForm(w.VBox):
     def add_row(self, values: dict) -> dict:
         row = self._make_row(values)
         remove = w.Button(icon="trash", tooltip="remove this row", layout=w.Layout(width="40px"))
-        row["message"] = w.HTML()
-        row["box"] = w.HBox([*row["widgets"], remove, row["message"]])
+        row["status"] = w.HTML(layout=w.Layout(width="24px"))
+        row["message"] = w.HTML()  # below the row, full width: problems are sentences
+        row["box"] = w.VBox([w.HBox([*row["widgets"], remove, row["status"]]), row["message"]])
         remove.on_click(lambda _: self.remove_row(row))
         for widget in row["widgets"]:
             widget.observe(lambda _change: self._validate(), names="value")
@@ -77,7 +78,8 @@ class _RowsForm(w.VBox):
             problems = self._row_problems(row)
             if names.count(self._row_name(row).lower()) > 1:
                 problems.append("appears twice")
-            row["message"].value = _problem_html(problems)
+            row["status"].value = '<span style="color:#c62828">✗</span>' if problems else '<span style="color:#2e7d32">✓</span>'
+            row["message"].value = _problem_html(problems) if problems else ""
 
     def _row_name(self, row: dict) -> str:
         return row["name"].value.strip()

@@ -55,3 +55,11 @@ def provisioned(make_stack):
     rb.provision()
     yield rb, rb.outputs()
     make_stack().teardown()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Expose each phase's report on the test item (the browser test screenshots failures)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
