@@ -18,7 +18,7 @@ $(BIN)/cognito-runbook: pyproject.toml
 setup: $(BIN)/cognito-runbook
 
 run: setup
-	COGNITO_RUNBOOK_HOME=$${COGNITO_RUNBOOK_HOME:-$$PWD/.cognito-runbook} $(BIN)/cognito-runbook run $(PARAMS) --out runs/latest
+	$(BIN)/cognito-runbook run $(PARAMS) --out runs/latest
 
 test: setup
 	$(BIN)/pytest tests
@@ -36,4 +36,5 @@ bench: setup $(AWSCLI)
 	AWS_CLI=$(AWSCLI) $(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .venv-awscli runs .cognito-runbook
+	-$(BIN)/cognito-runbook local stop
+	rm -rf $(VENV) .venv-awscli runs

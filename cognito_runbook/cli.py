@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import RunbookError
+import filelock
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .errors import ParamsError, RunbookError
 
 
 def _cmd_run(args) -> int:
     from . import runner
 
-    result = runner.run(args.params, args.out, args.first, args.last, args.teardown, args.plan)
+    result = runner.run(args.params, args.out, args.first, args.last, args.teardown, args.plan, confirm_stack=args.yes)
     print(f"\nrun folder: {result.run_dir}")
     print((result.run_dir / "summary.txt").read_text(), end="")
     if result.exit_code == runner.EXIT_DRIFT:
@@ -87,7 +90,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="first", type=int, default=0, help="first notebook number (default 0)")
     run.add_argument("--to", dest="last", type=int, default=98, help="last notebook number (default: all but teardown)")
     run.add_argument("--teardown", action="store_true", help="run the teardown notebook (99) instead")
-    run.add_argument("--plan", action="store_true", help="report what would change, change nothing; exit 3 on drift")
+    run.add_argument("--plan", action="store_true", help="report what would change (notebooks 00-06), change nothing; exit 3 on drift")
+    run.add_argument("--yes", default="", metavar="STACK", help="with --teardown on AWS: confirm by naming the stack")
     run.set_defaults(func=_cmd_run)
 
     local = sub.add_parser("local", help="the embedded local AWS")
@@ -120,7 +124,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except RunbookError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2 if type(err).__name__ == "ParamsError" else 1
+        return 2 if isinstance(err, ParamsError) else 1
+    except ClientError as err:
+        e = err.response.get("Error", {})
+        print(f"error: AWS refused {err.operation_name}: {e.get('Code')}: {e.get('Message', '')}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, filelock.Timeout) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -129,7 +129,9 @@ def jwk_certificates(jwks: dict) -> tuple[bytes, list[tuple[str, bytes]]]:
 
 def gskit_commands(labels: list[str], keydb: str = KEYDB) -> str:
     lines = [
-        "# Run as the instance owner on the Db2 server. Choose the keystore password when asked (-stash keeps it for Db2).",
+        "# Run as the instance owner on the Db2 server, with KEYSTORE_PASSWORD set to a password you choose",
+        "# (-stash keeps it for Db2; it is never written here).",
+        'if [ -z "$KEYSTORE_PASSWORD" ]; then echo "set KEYSTORE_PASSWORD first" >&2; exit 1; fi',
         f"gsk8capicmd_64 -keydb -create -db {keydb} -type pkcs12 -stash -pw \"$KEYSTORE_PASSWORD\"",
         f"gsk8capicmd_64 -cert -add -db {keydb} -stashed -label cognito-runbook-ca -file keys/cognito-runbook-ca.crt -format ascii",
     ]

@@ -12,19 +12,24 @@ import tempfile
 import uuid
 
 from jupyter_client.manager import AsyncKernelManager, KernelManager
-from traitlets import default
+from traitlets import HasTraits, default
 
 PRELOAD = "import cognito_runbook.notebook, cognito_runbook.backend; cognito_runbook.backend.warm_up()"
 
 
+_SOCKET_DIR: str | None = None
+
+
 def _socket_prefix() -> str:
-    # For IPC, "ip" is the socket path prefix: keep it out of the working directory.
-    folder = os.path.join(tempfile.gettempdir(), "cognito-runbook-kernels")
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    return os.path.join(folder, uuid.uuid4().hex[:12])
+    # For IPC, "ip" is the socket path prefix: keep it out of the working directory, in a
+    # private folder of our own (mkdtemp: mode 0700, a fresh name nobody else can own).
+    global _SOCKET_DIR
+    if _SOCKET_DIR is None or not os.path.isdir(_SOCKET_DIR):
+        _SOCKET_DIR = tempfile.mkdtemp(prefix="cognito-runbook-kernels-")
+    return os.path.join(_SOCKET_DIR, uuid.uuid4().hex[:12])
 
 
-class IpcKernelManager(AsyncKernelManager):
+class _IpcTransport(HasTraits):
     @default("transport")
     def _default_transport(self) -> str:
         return "ipc"
@@ -34,14 +39,12 @@ class IpcKernelManager(AsyncKernelManager):
         return _socket_prefix()
 
 
-class _SyncIpcKernelManager(KernelManager):
-    @default("transport")
-    def _default_transport(self) -> str:
-        return "ipc"
+class IpcKernelManager(_IpcTransport, AsyncKernelManager):
+    """For nbclient (docs build)."""
 
-    @default("ip")
-    def _default_ip(self) -> str:
-        return _socket_prefix()
+
+class _SyncIpcKernelManager(_IpcTransport, KernelManager):
+    """For kernels started ahead by the runner."""
 
 
 def start_kernel_ahead(kernel_name: str = "python3") -> KernelManager:

@@ -20,6 +20,7 @@ from .passwords import PasswordStore
 from .runbook import Runbook, StageResult
 from .stages import groups as groups_stage
 from .stages import users as users_stage
+from .stages.common import paginate, sign_in_name
 from .tokens import TokenError, TokenVerifier, get_tokens, readable_claims, truncate
 from .widgets import GroupsForm, MembershipsForm, UsersForm
 
@@ -107,10 +108,10 @@ class NotebookRunbook:
 
     def apply_users(self, form: UsersForm) -> Tables:
         """Apply the form (headless: the params unchanged); show what changed and the pool's users."""
-        users, typed = form.values()
-        self._reparse(users=users, memberships={u: g for u, g in self.params.memberships.items() if u in {x["name"] for x in users}})
-        self.runbook.ctx.passwords.update(typed)
         try:
+            users, typed = form.values()
+            self._reparse(users=users, memberships={u: g for u, g in self.params.memberships.items() if u in {x["name"] for x in users}})
+            self.runbook.ctx.passwords.update(typed)
             return Tables(self.stage("users"), self.users_table())
         finally:
             form.clear_passwords()  # typed passwords leave the widgets once used
@@ -120,7 +121,7 @@ class NotebookRunbook:
         if pool is None:
             return Table(["user", "status"], [], "No user pool yet")
         found = users_stage.pool_users(self.runbook.ctx, pool["Id"])
-        rows = [[u["Username"], u["UserStatus"], "yes" if u.get("Enabled", True) else "no"] for u in found.values()]
+        rows = [[sign_in_name(self.runbook.ctx, u), u["UserStatus"], "yes" if u.get("Enabled", True) else "no"] for u in found.values()]
         return Table(["user", "status", "enabled"], sorted(rows), f"Users in {pool['Name']}")
 
     # -- 03 groups ----------------------------------------------------------------------
@@ -146,8 +147,11 @@ class NotebookRunbook:
     def memberships_form(self) -> MembershipsForm:
         """Users and groups from the params *and* the pool (a form in 02/03 may have added some)."""
         users, groups, current = self._pool_directory()
-        merged = {u: sorted(set(current.get(u, [])) | set(self.params.memberships.get(u, []))) for u in users}
-        return MembershipsForm(users, groups, merged)
+        # Users of the params file start from the params (so a headless run applies them
+        # unchanged, removals included); users known only to the pool from what they have.
+        listed = {u.name for u in self.params.users}
+        chosen = {u: list(self.params.memberships.get(u, [])) if u in listed else current.get(u, []) for u in users}
+        return MembershipsForm(users, groups, chosen)
 
     def apply_memberships(self, form: MembershipsForm) -> Table:
         users, groups, _ = self._pool_directory()
@@ -170,16 +174,14 @@ class NotebookRunbook:
         current: dict[str, list[str]] = {}
         if pool:
             for u in users_stage.pool_users(ctx, pool["Id"]).values():
-                if u["Username"] not in users:
-                    users.append(u["Username"])
+                if sign_in_name(ctx, u) not in users:
+                    users.append(sign_in_name(ctx, u))
             existing_groups = groups_stage.pool_groups(ctx, pool["Id"])
             groups += [g for g in existing_groups if g not in groups]
-            from .stages.common import paginate
-
             for g in groups:
                 if g in existing_groups:
                     for u in paginate(ctx.client("cognito-idp"), "list_users_in_group", "Users", UserPoolId=pool["Id"], GroupName=g):
-                        current.setdefault(u["Username"], []).append(g)
+                        current.setdefault(sign_in_name(ctx, u), []).append(g)
         return users, groups, current
 
     def _reparse(self, **changes) -> None:
@@ -286,7 +288,10 @@ class NotebookRunbook:
 
     # -- 08 hosted UI ------------------------------------------------------------------------
 
-    def hosted_ui_sign_in(self, flow: str = "implicit") -> oauth.SignIn:
+    def hosted_ui_sign_in(self, flow: str = "") -> oauth.SignIn:
+        """``flow``: "implicit", "code", or "" for code + PKCE when the client allows it."""
+        allowed = self.params.app_client.oauth_flows
+        flow = flow or ("code" if "code" in allowed else allowed[0])
         out = self.runbook.outputs()
         if not out.hosted_ui_url or not out.client_id:
             raise StageError("the pool has no hosted-UI domain or app client; run notebook 01 first")

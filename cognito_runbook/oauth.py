@@ -74,8 +74,8 @@ class SignIn:
         if parsed.get("state") != self.state:
             raise RedirectError("state check failed: the redirect does not belong to this sign-in (start again from the login URL)")
         if self.flow == "implicit":
-            if "access_token" not in parsed:
-                raise RedirectError("the redirect carries no tokens; was the login URL built for the code flow?")
+            if "access_token" not in parsed or "id_token" not in parsed:
+                raise RedirectError("the redirect lacks the ID or access token; the login URL must ask for the openid scope (implicit flow)")
             return Tokens(parsed["id_token"], parsed["access_token"], None, int(parsed.get("expires_in", 3600)))
         if "code" not in parsed:
             raise RedirectError("the redirect carries no authorization code; was the login URL built for the implicit flow?")
@@ -100,6 +100,8 @@ def exchange_code(hosted_ui_url: str, client_id: str, code: str, redirect_uri: s
     body = {"grant_type": "authorization_code", "client_id": client_id, "code": code,
             "redirect_uri": redirect_uri, "code_verifier": code_verifier}
     result = _post_token(hosted_ui_url, body, timeout)
+    if "id_token" not in result or "access_token" not in result:
+        raise TokenError("the token endpoint returned no ID token; the app client must allow the openid scope")
     return Tokens(result["id_token"], result["access_token"], result.get("refresh_token"), int(result.get("expires_in", 3600)))
 
 
@@ -115,6 +117,10 @@ def _post_token(hosted_ui_url: str, body: dict, timeout: float) -> dict:
         except ValueError:
             reason = ""
         raise TokenError(f"the token endpoint refused the request ({err.code} {reason}); sign in again: codes are single-use and short-lived") from None
+    except urllib.error.URLError as err:
+        raise TokenError(f"cannot reach the token endpoint {hosted_ui_url}/oauth2/token: {err.reason}") from None
+    except ValueError:
+        raise TokenError("the token endpoint answered with something that is not JSON") from None
 
 
 def refresh(backend, client_id: str, refresh_token: str) -> Tokens:

@@ -170,9 +170,6 @@ class Params(_Model):
     def domain_prefix(self) -> str:
         return self.user_pool.domain_prefix or self.stack.lower()
 
-    def groups_of(self, user: str) -> list[str]:
-        return list(self.memberships.get(user, []))
-
 
 def _where(loc: tuple) -> str:
     path = ""
@@ -228,6 +225,13 @@ def _cross_field_problems(raw: Any) -> list[str]:
                 problems.append(f"users[{i}].name: the pool signs in with e-mail, so the user name must be an e-mail address")
         else:
             problems += [f"users[{i}].name: Db2 user name {p}" for p in db2_name_problems(name)]
+    pool = raw.get("user_pool") if isinstance(raw.get("user_pool"), dict) else {}
+    stack = raw.get("stack", "db2-stack")
+    if not pool.get("domain_prefix") and isinstance(stack, str) and STACK_RE.match(stack):
+        try:
+            UserPoolParams._domain(stack.lower())
+        except ValueError as err:
+            problems.append(f"user_pool.domain_prefix: the default (the stack name, '{stack.lower()}') {err}; set user_pool.domain_prefix")
     memberships = raw.get("memberships")
     if isinstance(memberships, dict):
         user_names = {n for _, n in users if isinstance(n, str)}

@@ -27,6 +27,15 @@ def secret_name(stack: str, user: str) -> str:
     return f"cognito-runbook/{stack}/{user}"
 
 
+def stack_secrets(ctx) -> list[dict]:
+    """This stack's secrets (one paginated listing)."""
+    from .stages.common import paginate
+
+    prefix = secret_name(ctx.stack, "")
+    listing = paginate(ctx.client("secretsmanager"), "list_secrets", "SecretList", Filters=[{"Key": "name", "Values": [prefix]}])
+    return [s for s in listing if s["Name"].startswith(prefix)]
+
+
 def generate_password(policy: PasswordPolicy) -> str:
     length = max(GENERATED_LENGTH, policy.min_length)
     classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits, SYMBOLS]
@@ -64,12 +73,7 @@ class PasswordStore:
 
     def _secret_exists(self, user: str) -> bool:
         if self._stored is None:
-            from .stages.common import paginate
-
-            prefix = secret_name(self.ctx.stack, "")
-            listing = paginate(self.ctx.client("secretsmanager"), "list_secrets", "SecretList",
-                               Filters=[{"Key": "name", "Values": [prefix]}])
-            self._stored = {s["Name"] for s in listing if s["Name"].startswith(prefix)}
+            self._stored = {s["Name"] for s in stack_secrets(self.ctx)}
         return secret_name(self.ctx.stack, user) in self._stored
 
     def generated_users(self) -> list[str]:

@@ -92,12 +92,12 @@ def _authid_findings(findings: list[Finding], user, claim: str, case_sensitive: 
     authid = str(user).upper()
     if UUID_RE.match(str(user)):
         findings.append(Finding("authorization id", WARN, f"{claim} is a UUID ({user}): the pool signs in with e-mail, so Db2 users would be UUIDs; use a user-name pool"))
+    elif len(str(user).encode()) > MAX_AUTH_NAME_BYTES:
+        findings.append(Finding("authorization id", WARN, f"{len(str(user).encode())} bytes: Db2 truncates authorization ids longer than {MAX_AUTH_NAME_BYTES} (with a warning)"))
     elif db2_name_problems(str(user)):
         findings.append(Finding("authorization id", FAIL, f"'{user}' is not a valid Db2 authorization id: {'; '.join(db2_name_problems(str(user)))}"))
     else:
         findings.append(Finding("authorization id", PASS, f"Db2 sees {authid}"))
-    if len(str(user).encode()) > MAX_AUTH_NAME_BYTES:
-        findings.append(Finding("authid length", FAIL, f"{len(str(user).encode())} bytes; Db2 truncates authorization ids longer than {MAX_AUTH_NAME_BYTES}"))
     if str(user) != authid and not UUID_RE.match(str(user)):
         if case_sensitive:
             findings.append(Finding("authid case", WARN, f"Db2 upper-cases '{user}' to {authid}, but the pool is case-sensitive: '{user}' and '{authid}' could be two Cognito users that Db2 sees as one"))
@@ -116,6 +116,9 @@ def _pool_clients(backend, pool_id: str) -> set[str]:
 
 def _groups_findings(findings: list[Finding], backend, pool_id: str, claims: dict) -> list[str]:
     username = claims.get("cognito:username") or claims.get("username")
+    if not username:
+        findings.append(Finding("groups", FAIL, "no user name in the token: Cognito cannot be asked for groups"))
+        return []
     try:
         listing = paginate(backend.client("cognito-idp"), "admin_list_groups_for_user", "Groups", UserPoolId=pool_id, Username=username)
     except ClientError as err:

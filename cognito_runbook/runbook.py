@@ -19,7 +19,7 @@ from .backend import Backend, connect
 from .errors import StageError
 from .params import Params, load_params
 from .stages import groups, memberships, token_api, token_function, user_pool, users
-from .stages.common import Change, Context
+from .stages.common import ACTIONS, STACK_TAG, Change, Context
 
 LOCK_TIMEOUT = 600  # seconds to wait for another run's stage on this machine
 STAGES = ("user_pool", "users", "groups", "memberships", "token_function", "token_api")
@@ -63,7 +63,7 @@ class StageResult:
     seconds: float
 
     def counts(self) -> dict[str, int]:
-        out = {a: 0 for a in ("create", "update", "delete", "unchanged")}
+        out = {a: 0 for a in ACTIONS}
         for change in self.changes:
             out[change.action] += 1
         return out
@@ -126,7 +126,10 @@ class Runbook:
 
     def _stage_token_function(self):
         pool = self._require_pool("token_function")
-        token_function.ensure_token_function(self.ctx, pool, self.client_id())
+        client_id = self.client_id()
+        if client_id is None and not self.plan:
+            raise StageError(f"token_function: the pool has no app client '{self.params.app_client.name}'; run the user_pool stage (notebook 01) first")
+        token_function.ensure_token_function(self.ctx, pool, client_id)
 
     def _stage_token_api(self):
         self._require_pool("token_api")
@@ -169,9 +172,14 @@ class Runbook:
         from botocore.exceptions import ClientError
 
         try:
-            return self.backend.client("lambda").get_function_configuration(FunctionName=self.params.token_function.name)["FunctionArn"]
-        except ClientError:
-            return None
+            fn = self.backend.client("lambda").get_function(FunctionName=self.params.token_function.name)
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+        if (fn.get("Tags") or {}).get(STACK_TAG) != self.params.stack:
+            return None  # same name, not ours: never wire it to our API
+        return fn["Configuration"]["FunctionArn"]
 
     def _role_arn(self) -> str | None:
         from botocore.exceptions import ClientError

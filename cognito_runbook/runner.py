@@ -56,9 +56,12 @@ def skip_slow_optional_imports() -> None:
     sys.modules.setdefault("rfc3987_syntax", None)
 
 
+LAST_PROVISIONING_NOTEBOOK = 6  # 07-09 use the stack; a plan stops before them
+
+
 def run(params_file: str | Path, run_dir: str | Path | None = None, first: int = 0, last: int = 98,
         teardown: bool = False, plan: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
-        progress: Callable[[str], None] = print) -> RunResult:
+        progress: Callable[[str], None] = print, confirm_stack: str = "") -> RunResult:
     skip_slow_optional_imports()
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -67,7 +70,10 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
     params = load_params(params_file)  # bad params stop here, before any kernel or AWS call
     run_dir = Path(run_dir or default_run_dir(params.stack)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / summary.SUMMARY_JSON).unlink(missing_ok=True)
+    for stale in (summary.SUMMARY_JSON, "outputs.json"):
+        (run_dir / stale).unlink(missing_ok=True)
+    if plan:
+        last = min(last, LAST_PROVISIONING_NOTEBOOK)
     notebooks = select_notebooks(notebooks_dir, first, last, teardown)
     if not notebooks:
         raise RunbookError(f"no notebooks selected in {notebooks_dir} (from {first} to {last})")
@@ -82,7 +88,8 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
             try:
                 papermill.execute_notebook(
                     str(notebook), str(run_dir / notebook.name),
-                    parameters={"params_file": str(params_file), "plan": plan, "run_dir": str(run_dir)},
+                    parameters={"params_file": str(params_file), "plan": plan, "run_dir": str(run_dir),
+                                **({"confirm_stack": confirm_stack} if notebook_number(notebook) == TEARDOWN else {})},
                     kernel_name="python3", km=km, progress_bar=False, log_output=False,
                     store_widget_state=False, record_timing=False, shutdown_kernel="immediate",
                 )
@@ -90,6 +97,9 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
             except PapermillExecutionError as err:
                 status = "failed"
                 error = f"{notebook.name}, cell {err.cell_index}: {err.ename}: {_first_lines(err.evalue)}"
+            except Exception as err:  # the kernel died, a cell timed out, ...: still a summary
+                status = "failed"
+                error = f"{notebook.name}: {type(err).__name__}: {_first_lines(str(err))}"
             finally:
                 _shutdown(km)
             timings.append({"notebook": notebook.name, "status": status, "seconds": round(time.monotonic() - started, 2)})

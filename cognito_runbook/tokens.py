@@ -117,13 +117,16 @@ def get_tokens(token_url: str, username: str, password: str, timeout: float = 15
     request = urllib.request.Request(token_url, headers={"Authorization": f"Basic {basic}"}, method="GET")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = json.loads(response.read())
+            raw = response.read()
+        body = json.loads(raw)
     except urllib.error.HTTPError as err:
         raise TokenRequestFailed(err.code, _error_message(err.read())) from None
     except urllib.error.URLError as err:
         raise TokenError(f"cannot reach {token_url}: {err.reason}; is the token API deployed (notebook 06) and the local AWS running?") from None
-    if "AuthenticationResult" not in body:
-        raise TokenError(f"GET /token returned no tokens (keys: {', '.join(body)})")
+    except ValueError:
+        raise TokenError(f"GET /token answered 200 with a body that is not JSON; check the integration of {token_url}") from None
+    if not isinstance(body, dict) or "AuthenticationResult" not in body:
+        raise TokenError("GET /token returned no tokens (no AuthenticationResult in the answer)")
     return Tokens.from_authentication_result(body["AuthenticationResult"])
 
 
@@ -261,7 +264,7 @@ class TokenVerifier:
             raise MalformedToken("format check failed: the header is not a JSON object")
         if header.get("alg") != ALGORITHM:
             raise AlgorithmNotAllowed(f"alg check failed: {header.get('alg')!r} is not allowed; Cognito signs with RS256")
-        if not header.get("kid"):
+        if not header.get("kid") or not isinstance(header["kid"], str):
             raise UnknownSigningKey("kid check failed: the token header names no key id")
         return header
     def _check_use_and_client(self, claims: dict, token_use: str | None) -> None:

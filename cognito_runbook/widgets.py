@@ -136,12 +136,13 @@ class GroupsForm(_RowsForm):
     title = "Groups"
 
     def __init__(self, groups):
-        super().__init__([{"name": g.name, "description": g.description} for g in groups])
+        super().__init__([{"name": g.name, "description": g.description, "precedence": g.precedence} for g in groups])
 
     def _make_row(self, values: dict) -> dict:
         row = {
             "name": w.Text(values.get("name", ""), placeholder="Db2 group name", layout=_LAYOUT["name"]),
             "description": w.Text(values.get("description", ""), placeholder="description", layout=_LAYOUT["wide"]),
+            "precedence": values.get("precedence"),  # kept as given in the params (not edited here)
         }
         row["widgets"] = [row["name"], row["description"]]
         return row
@@ -150,7 +151,8 @@ class GroupsForm(_RowsForm):
         return [f"Db2 group name {p}" for p in db2_name_problems(self._row_name(row))]
 
     def values(self) -> list[dict]:
-        return [{"name": self._row_name(r), "description": r["description"].value.strip()} for r in self._rows]
+        return [{"name": self._row_name(r), "description": r["description"].value.strip(),
+                 **({"precedence": r["precedence"]} if r.get("precedence") is not None else {})} for r in self._rows]
 
 
 class MembershipsForm(w.VBox):

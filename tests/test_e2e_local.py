@@ -189,3 +189,43 @@ def test_weak_env_password_is_refused_before_creating_the_user(make_stack, monke
         assert users == []
     finally:
         rb.teardown()
+
+
+def test_email_sign_in_pool_is_idempotent_and_issues_uuid_authids(make_stack):
+    users = [{"name": "ann@example.com", "password": "generate"}, {"name": "ben@example.com", "password": "generate"}]
+    rb = make_stack(user_pool={"name": "DB2UserPool", "domain_prefix": "email-pool-test", "sign_in": "email"},
+                    users=users, memberships={"ann@example.com": ["DB2ADMIN"], "ben@example.com": ["DB2USERS"]})
+    try:
+        rb.provision()
+        again = make_stack(user_pool={"name": "DB2UserPool", "domain_prefix": "email-pool-test", "sign_in": "email"},
+                           users=users, memberships={"ann@example.com": ["DB2ADMIN"], "ben@example.com": ["DB2USERS"]})
+        again.provision()
+        assert sum(again.backend.log.writes.values()) == 0, again.backend.log.writes
+        out = again.outputs()
+        tokens = get_tokens(out.token_url, "ann@example.com", PasswordStore(again.ctx).existing(again.params.users[0]))
+        claims = TokenVerifier.for_stack(out).verify(tokens.id_token, "id")
+        assert claims["email"] == "ann@example.com" and claims["cognito:groups"] == ["DB2ADMIN"]
+        assert claims["cognito:username"] != "ann@example.com"  # a UUID: the preflight warns about it
+    finally:
+        rb.teardown()
+
+
+def test_headless_memberships_form_applies_the_params_including_removals(provisioned, make_stack, tmp_path):
+    from cognito_runbook.notebook import NotebookRunbook
+
+    rb, out = provisioned
+    narrowed = make_stack(memberships={"db2dba": ["DB2ADMIN"], "appuser": ["DB2USERS"]})  # db2dba leaves DB2USERS
+    facade = NotebookRunbook(narrowed, tmp_path / "params" / "x.yaml", str(tmp_path / "run"))
+    form = facade.memberships_form()
+    assert form.values() == {"db2dba": ["DB2ADMIN"], "appuser": ["DB2USERS"]}
+    facade.apply_memberships(form)
+    groups = rb.backend.client("cognito-idp").admin_list_groups_for_user(UserPoolId=out.pool_id, Username="db2dba")["Groups"]
+    assert [g["GroupName"] for g in groups] == ["DB2ADMIN"]
+
+
+def test_plan_for_new_users_needs_no_password(make_stack, monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    plan = make_stack(plan=True, users=[{"name": "newbie", "password": "env:NOT_SET_ANYWHERE"}], memberships={})
+    results = plan.provision()
+    assert ("create", "user", "newbie") in [(c.action, c.resource, c.name) for r in results for c in r.changes]
+    assert sum(plan.backend.log.writes.values()) == 0

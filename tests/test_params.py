@@ -92,3 +92,8 @@ def test_missing_file_and_bad_yaml(tmp_path):
 def test_overrides_use_dotted_keys(tmp_path):
     params = load_params(ROOT / "params" / "local.yaml", {"region": "eu-north-1", "user_pool.name": "Other"})
     assert (params.region, params.user_pool.name) == ("eu-north-1", "Other")
+
+
+def test_the_default_domain_prefix_is_checked_too():
+    with pytest.raises(ParamsError, match=r"user_pool.domain_prefix: the default \(the stack name, 'my-aws-stack'\)"):
+        parse_params({"stack": "my-aws-stack"})

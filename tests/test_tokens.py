@@ -188,3 +188,8 @@ def test_cache_is_bounded(verifier, monkeypatch):
     for i in range(20):
         verifier.verify(sign(claims(jti=str(i))))
     assert len(verifier._verified) == 5
+
+
+def test_a_kid_that_is_not_a_string_is_rejected(verifier):
+    with pytest.raises(t.UnknownSigningKey):
+        verifier.verify(f"{b64({'alg': 'RS256', 'kid': ['k1']})}.{b64(claims())}.c2ln")

@@ -83,8 +83,9 @@ def ensure_running() -> str:
 
 def stop() -> bool:
     """Stop the local AWS; True if one was running. All its data is gone afterwards."""
-    state = _read_state()
+    state = status()  # only a server that answers as ours: a stale pid may be another process now
     if not state:
+        (home() / STATE_FILE).unlink(missing_ok=True)
         return False
     pid = state.get("pid")
     try:

@@ -20,8 +20,6 @@ not the OAuth scopes requested.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import secrets
@@ -31,6 +29,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
+from ..oauth import code_challenge
 from . import moto_state
 
 PREFIX = "/_hosted-ui/"
@@ -53,7 +52,10 @@ def _json(status: int, payload: dict) -> Response:
 
 
 def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+    try:
+        return code_challenge(verifier)
+    except UnicodeEncodeError:  # a verifier outside RFC 7636's alphabet never matches
+        return ""
 
 
 class HostedUi:
@@ -131,6 +133,9 @@ class HostedUi:
             return _redirect(f"{args['redirect_uri']}#{urlencode(fragment)}")
         code = secrets.token_urlsafe(24)
         with self._lock:
+            now = time.monotonic()
+            for stale in [c for c, e in self._codes.items() if e["expires"] < now]:
+                del self._codes[stale]
             self._codes[code] = {"client_id": args["client_id"], "redirect_uri": args["redirect_uri"], "tokens": tokens,
                                  "challenge": args.get("code_challenge"), "expires": time.monotonic() + CODE_LIFETIME}
         return _redirect(f"{args['redirect_uri']}?{urlencode({'code': code, **state})}")

@@ -12,7 +12,7 @@ from ..backend import Backend
 from ..params import Params
 
 STACK_TAG = "cognito-runbook:stack"
-ACTIONS = ("create", "update", "delete", "unchanged")
+ACTIONS = ("create", "update", "delete", "unchanged")  # the kinds of Change
 
 
 @dataclass
@@ -67,6 +67,14 @@ class Context:
 
     def changes_of(self, stage: str) -> list[Change]:
         return [c for c in self.changes if c.stage == stage]
+
+
+def sign_in_name(ctx: "Context", user: dict) -> str:
+    """The name a user signs in with. In an e-mail pool Cognito's ``Username`` is a UUID
+    and the params name the user by e-mail address."""
+    if ctx.params.user_pool.sign_in == "email":
+        return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "email"), user["Username"])
+    return user["Username"]
 
 
 def error_code(err: ClientError) -> str:

@@ -7,12 +7,27 @@ user we do not manage is left alone.
 
 from __future__ import annotations
 
-from .common import Context, paginate
+from botocore.exceptions import ClientError
+
+from ..errors import StageError
+from .common import Context, paginate, sign_in_name
 
 STAGE = "memberships"
 
 
 def ensure_memberships(ctx: Context, pool: dict | None) -> None:
+    try:
+        _ensure(ctx, pool)
+    except ClientError as err:
+        code = err.response["Error"]["Code"]
+        if code in ("ResourceNotFoundException", "UserNotFoundException"):
+            what = "a group" if code == "ResourceNotFoundException" else "a user"
+            raise StageError(f"memberships: {what} of the params does not exist in the pool yet ({err.response['Error'].get('Message', '')}); "
+                             "run the users and groups stages (notebooks 02 and 03) first") from None
+        raise
+
+
+def _ensure(ctx: Context, pool: dict | None) -> None:
     cognito = ctx.client("cognito-idp")
     fold = (lambda s: s) if ctx.params.user_pool.case_sensitive_usernames else str.lower
     managed_users = {fold(u.name): u.name for u in ctx.params.users}
@@ -21,7 +36,7 @@ def ensure_memberships(ctx: Context, pool: dict | None) -> None:
         members = set()
         if pool and not _group_missing(ctx, group.name):
             listing = paginate(cognito, "list_users_in_group", "Users", UserPoolId=pool["Id"], GroupName=group.name)
-            members = {fold(u["Username"]) for u in listing}
+            members = {fold(sign_in_name(ctx, u)) for u in listing}
         for user in sorted(wanted - members):
             ctx.apply(STAGE, "create", "membership", f"{managed_users[user]} -> {group.name}",
                       cognito.admin_add_user_to_group if pool else None,

@@ -18,7 +18,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from ..errors import StageError
-from .common import Context, error_code, retry_while
+from .common import STACK_TAG, Context, error_code, retry_while
 
 STAGE = "token_function"
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "generate_token.py"
@@ -90,7 +90,7 @@ def ensure_role(ctx: Context, pool: dict | None) -> str | None:
         arn = created["Role"]["Arn"] if created else None
     else:
         role_tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name).get("Tags", [])}
-        if role_tags.get("cognito-runbook:stack") != ctx.stack:
+        if role_tags.get(STACK_TAG) != ctx.stack:
             raise StageError(f"IAM role {name} exists but was not made by stack {ctx.stack}; rename the stack or delete that role")
         if _policy_doc(role["AssumeRolePolicyDocument"]) != TRUST_POLICY:
             ctx.apply(STAGE, "update", "IAM role", name, iam.update_assume_role_policy, detail="trust policy",
@@ -160,7 +160,7 @@ def ensure_token_function(ctx: Context, pool: dict | None, client_id: str | None
         return created["FunctionArn"] if created else None
     config = have["Configuration"]
     tags = have.get("Tags") or {}
-    if tags.get("cognito-runbook:stack") != ctx.stack:
+    if tags.get(STACK_TAG) != ctx.stack:
         raise StageError(f"token_function.name: a Lambda function '{name}' exists but was not made by stack {ctx.stack}; choose another name")
     drift = [k for k in ("Runtime", "Role", "Handler", "Timeout", "MemorySize") if config.get(k) != want[k]]
     if (config.get("Environment") or {}).get("Variables", {}) != want["Environment"]["Variables"]:
@@ -186,7 +186,7 @@ def delete_token_function(ctx: Context) -> None:
     name = ctx.params.token_function.name
     try:
         fn = lam.get_function(FunctionName=name)
-        if (fn.get("Tags") or {}).get("cognito-runbook:stack") == ctx.stack:
+        if (fn.get("Tags") or {}).get(STACK_TAG) == ctx.stack:
             ctx.apply(STAGE, "delete", "Lambda function", name, lam.delete_function, FunctionName=name)
     except ClientError as err:
         if error_code(err) != "ResourceNotFoundException":
@@ -198,7 +198,7 @@ def delete_token_function(ctx: Context) -> None:
         if error_code(err) == "NoSuchEntity":
             return
         raise
-    if tags.get("cognito-runbook:stack") != ctx.stack:
+    if tags.get(STACK_TAG) != ctx.stack:
         return
     for policy in iam.list_role_policies(RoleName=role).get("PolicyNames", []):
         ctx.apply(STAGE, "delete", "inline policy", policy, iam.delete_role_policy, RoleName=role, PolicyName=policy)

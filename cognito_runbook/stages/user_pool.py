@@ -42,6 +42,7 @@ def pool_updatable_config(ctx: Context) -> dict:
         "EmailConfiguration": {"EmailSendingAccount": "COGNITO_DEFAULT"},
         "AccountRecoverySetting": {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
         "UserPoolTags": ctx.tags,
+        **({"AutoVerifiedAttributes": ["email"]} if ctx.params.user_pool.sign_in == "email" else {}),
     }
 
 
@@ -54,7 +55,6 @@ def pool_creation_config(ctx: Context) -> dict:
     }
     if pool.sign_in == "email":
         config["UsernameAttributes"] = ["email"]
-        config["AutoVerifiedAttributes"] = ["email"]
     elif pool.preferred_username_alias:
         config["AliasAttributes"] = ["preferred_username"]
     return config
@@ -123,6 +123,10 @@ def _pool_drift(pool: dict, want: dict) -> list[str]:
         drift.append("AllowAdminCreateUserOnly")
     if pool.get("EmailConfiguration", {}).get("EmailSendingAccount", "COGNITO_DEFAULT") != "COGNITO_DEFAULT":
         drift.append("EmailSendingAccount")
+    if pool.get("AccountRecoverySetting") and pool["AccountRecoverySetting"] != want["AccountRecoverySetting"]:
+        drift.append("AccountRecoverySetting")
+    if sorted(pool.get("AutoVerifiedAttributes") or []) != sorted(want.get("AutoVerifiedAttributes", [])):
+        drift.append("AutoVerifiedAttributes")
     return drift
 
 

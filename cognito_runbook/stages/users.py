@@ -10,8 +10,8 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from ..errors import StageError
-from ..passwords import PasswordStore
-from .common import Context, error_code, paginate
+from ..passwords import PasswordStore, stack_secrets
+from .common import STACK_TAG, Context, error_code, paginate, sign_in_name
 
 STAGE = "users"
 
@@ -19,7 +19,7 @@ STAGE = "users"
 def pool_users(ctx: Context, pool_id: str) -> dict[str, dict]:
     """All users of the pool by user name, in one paginated listing (no per-user reads)."""
     users = paginate(ctx.client("cognito-idp"), "list_users", "Users", UserPoolId=pool_id)
-    return {_key(ctx, u["Username"]): u for u in users}
+    return {_key(ctx, sign_in_name(ctx, u)): u for u in users}
 
 
 def _key(ctx: Context, name: str) -> str:
@@ -39,14 +39,14 @@ def ensure_users(ctx: Context, pool: dict | None) -> None:
             _create(ctx, pool, user, index, store)
         elif have["UserStatus"] != "CONFIRMED":
             # An interrupted run left the user with a temporary password: finish the job.
-            password = store.resolve(user, index)
-            ctx.apply(STAGE, "update", "user", user.name, ctx.client("cognito-idp").admin_set_user_password,
-                      detail=f"{have['UserStatus']} -> CONFIRMED", UserPoolId=pool["Id"], Username=user.name,
-                      Password=password, Permanent=True)
+            password = None if ctx.plan else store.resolve(user, index)
+            _call(ctx, index, user.name, "update", ctx.client("cognito-idp").admin_set_user_password,
+                  detail=f"{have['UserStatus']} -> CONFIRMED", UserPoolId=pool["Id"], Username=user.name,
+                  Password=password, Permanent=True)
         elif user.email and _email(have) != user.email:
-            ctx.apply(STAGE, "update", "user", user.name, ctx.client("cognito-idp").admin_update_user_attributes,
-                      detail="email", UserPoolId=pool["Id"], Username=user.name,
-                      UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}])
+            _call(ctx, index, user.name, "update", ctx.client("cognito-idp").admin_update_user_attributes,
+                  detail="email", UserPoolId=pool["Id"], Username=user.name,
+                  UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}])
         else:
             ctx.unchanged(STAGE, "user", user.name, "CONFIRMED")
     if pool and not ctx.plan and any(c.action != "unchanged" for c in ctx.changes_of(STAGE)):
@@ -55,11 +55,12 @@ def ensure_users(ctx: Context, pool: dict | None) -> None:
 
 def _create(ctx: Context, pool: dict | None, user, index: int, store: PasswordStore) -> None:
     cognito = ctx.client("cognito-idp")
-    if pool is None:  # plan for a pool that does not exist yet
+    if pool is None or ctx.plan:  # a plan needs no password: nothing is created
         ctx.apply(STAGE, "create", "user", user.name)
         return
     password = store.resolve(user, index)
-    attributes = [{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}] if user.email else []
+    email = user.email or (user.name if ctx.params.user_pool.sign_in == "email" else None)
+    attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}] if email else []
     try:
         ctx.apply(STAGE, "create", "user", user.name, cognito.admin_create_user, UserPoolId=pool["Id"], Username=user.name,
                   UserAttributes=attributes, TemporaryPassword=password, MessageAction="SUPPRESS")
@@ -73,11 +74,18 @@ def _create(ctx: Context, pool: dict | None, user, index: int, store: PasswordSt
         raise _user_error(err, index, user.name) from None
 
 
+def _call(ctx: Context, index: int, name: str, action: str, call, detail: str = "", **kwargs):
+    try:
+        return ctx.apply(STAGE, action, "user", name, call, detail=detail, **kwargs)
+    except ClientError as err:
+        raise _user_error(err, index, name) from None
+
+
 def _user_error(err: ClientError, index: int, name: str) -> StageError:
     code, message = error_code(err), err.response["Error"].get("Message", "")
     if code == "InvalidPasswordException":
         return StageError(f"users[{index}].password: the pool rejected the password for '{name}' ({message}); choose one that meets the policy. The user was not created")
-    if code == "UsernameExistsException":
+    if code in ("UsernameExistsException", "AliasExistsException"):
         return StageError(f"users[{index}].name: '{name}' already exists in the pool under another case or as an alias; rename it")
     return StageError(f"users[{index}]: creating '{name}' failed: {code}: {message}")
 
@@ -85,7 +93,7 @@ def _user_error(err: ClientError, index: int, name: str) -> StageError:
 def _check_confirmed(ctx: Context, pool_id: str) -> None:
     users = pool_users(ctx, pool_id)
     wanted = {_key(ctx, u.name) for u in ctx.params.users}
-    stuck = sorted(u["Username"] for k, u in users.items() if k in wanted and u["UserStatus"] != "CONFIRMED")
+    stuck = sorted(k for k, u in users.items() if k in wanted and u["UserStatus"] != "CONFIRMED")
     if stuck:
         raise StageError(f"users: {', '.join(stuck)} not CONFIRMED after setting a permanent password; re-run this stage")
 
@@ -93,10 +101,8 @@ def _check_confirmed(ctx: Context, pool_id: str) -> None:
 def delete_user_secrets(ctx: Context) -> None:
     """Generated passwords live in Secrets Manager; remove the ones this stack made."""
     secrets = ctx.client("secretsmanager")
-    prefix = f"cognito-runbook/{ctx.stack}/"
-    listing = paginate(secrets, "list_secrets", "SecretList", Filters=[{"Key": "name", "Values": [prefix]}])
-    for secret in listing:
+    for secret in stack_secrets(ctx):
         tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
-        if secret["Name"].startswith(prefix) and tags.get("cognito-runbook:stack") == ctx.stack:
+        if tags.get(STACK_TAG) == ctx.stack:
             ctx.apply(STAGE, "delete", "secret", secret["Name"], secrets.delete_secret,
                       SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
