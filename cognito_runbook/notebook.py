@@ -194,7 +194,7 @@ class NotebookRunbook:
     # -- 05 / 06 ---------------------------------------------------------------------------
 
     def function_table(self) -> Table:
-        from .stages.token_function import role_name, role_policy
+        from .stages.token_function import role_name
 
         lam = self.runbook.backend.client("lambda")
         try:
@@ -205,11 +205,20 @@ class NotebookRunbook:
         rows = [("function", config["FunctionName"]), ("runtime", config["Runtime"]), ("handler", config["Handler"]),
                 ("timeout", f"{config['Timeout']} s"), ("role", role_name(self.runbook.ctx))]
         rows += [(f"env {k}", v) for k, v in sorted(env.items())]
-        pool = self.runbook.pool()
-        if pool:
-            for st in role_policy(self.runbook.ctx, pool["Arn"])["Statement"]:
-                rows.append((f"allows ({st['Sid']})", f"{', '.join(st['Action'])} on {st['Resource']}"))
+        for st in self._inline_policy().get("Statement", []):
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            rows.append((f"allows ({st.get('Sid', '')})", f"{', '.join(actions)} on {st['Resource']}"))
         return key_value_table(rows, "generateToken")
+
+    def _inline_policy(self) -> dict:
+        """The role's inline policy as IAM has it (not as the params say it should be)."""
+        from .stages.token_function import INLINE_POLICY, _policy_doc, role_name
+
+        try:
+            raw = self.runbook.backend.client("iam").get_role_policy(RoleName=role_name(self.runbook.ctx), PolicyName=INLINE_POLICY)
+        except Exception:  # no role or policy yet (plan): nothing to show
+            return {}
+        return _policy_doc(raw["PolicyDocument"])
 
     # -- 07 tokens through the API -----------------------------------------------------------
 

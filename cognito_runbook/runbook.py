@@ -61,6 +61,7 @@ class StageResult:
     stage: str
     changes: list[Change]
     seconds: float
+    aws_writes: int = 0
 
     def counts(self) -> dict[str, int]:
         out = {a: 0 for a in ACTIONS}
@@ -91,10 +92,13 @@ class Runbook:
     def run_stage(self, stage: str) -> StageResult:
         if stage not in STAGES:
             raise StageError(f"stage: unknown stage '{stage}'; stages are {', '.join(STAGES)}")
-        started, before = time.monotonic(), len(self.ctx.changes)
+        started, before, writes = time.monotonic(), len(self.ctx.changes), self._writes()
         with self._stack_lock():
             getattr(self, f"_stage_{stage}")()
-        return StageResult(stage, self.ctx.changes[before:], time.monotonic() - started)
+        return StageResult(stage, self.ctx.changes[before:], time.monotonic() - started, self._writes() - writes)
+
+    def _writes(self) -> int:
+        return sum(self.backend.log.writes.values())
 
     def _stack_lock(self):
         """One stage of one stack at a time on this machine: two runs started together
@@ -140,14 +144,14 @@ class Runbook:
 
     def teardown(self) -> StageResult:
         """Delete what the stack created, in reverse order. Safe to run twice."""
-        started, before = time.monotonic(), len(self.ctx.changes)
+        started, before, writes = time.monotonic(), len(self.ctx.changes), self._writes()
         with self._stack_lock():
             token_api.delete_token_api(self.ctx)
             token_function.delete_token_function(self.ctx)
             users.delete_user_secrets(self.ctx)
             user_pool.delete_user_pool(self.ctx)
         self._pool, self._client_id = None, None
-        return StageResult("teardown", self.ctx.changes[before:], time.monotonic() - started)
+        return StageResult("teardown", self.ctx.changes[before:], time.monotonic() - started, self._writes() - writes)
 
     # -- look-ups -----------------------------------------------------------------
 

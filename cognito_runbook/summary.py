@@ -33,7 +33,7 @@ def record_stage(run_dir: Path, result, backend) -> None:
             "plan": backend.plan,
             "counts": result.counts(),
             "seconds": round(result.seconds, 3),
-            "aws_writes": sum(backend.log.writes.values()),
+            "aws_writes": result.aws_writes,
             "changes": [c.as_dict() for c in result.changes if c.action != "unchanged"],
         })
         path.write_text(json.dumps(data, indent=2) + "\n")

@@ -152,6 +152,7 @@ class JwksCache:
         self.fetches = 0
         self._keys: dict[str, PyJWK] = {}
         self._last_fetch = float("-inf")
+        self._fetch_error: str | None = None
         self._lock = threading.Lock()
 
     def key(self, kid: str) -> PyJWK:
@@ -162,6 +163,8 @@ class JwksCache:
             if kid not in self._keys and time.monotonic() - self._last_fetch >= self.min_interval:
                 self._fetch()
         found = self._keys.get(kid)
+        if found is None and self._fetch_error:
+            raise TokenError(self._fetch_error)  # the JWKS could not be fetched: say so, not "unknown key"
         if found is None:
             raise UnknownSigningKey(f"kid check failed: key id {kid!r} is not in the pool's JWKS ({self.url}); the token was not signed by this user pool")
         return found
@@ -177,7 +180,9 @@ class JwksCache:
         try:
             document = self.jwks()
         except (OSError, ValueError) as err:
-            raise TokenError(f"cannot fetch the JWKS from {self.url}: {err}") from None
+            self._fetch_error = f"cannot fetch the JWKS from {self.url}: {err}"
+            raise TokenError(self._fetch_error) from None
+        self._fetch_error = None
         keys = {}
         for entry in document.get("keys", []):
             if entry.get("kty") == "RSA" and entry.get("kid"):

@@ -193,3 +193,11 @@ def test_cache_is_bounded(verifier, monkeypatch):
 def test_a_kid_that_is_not_a_string_is_rejected(verifier):
     with pytest.raises(t.UnknownSigningKey):
         verifier.verify(f"{b64({'alg': 'RS256', 'kid': ['k1']})}.{b64(claims())}.c2ln")
+
+
+def test_an_unreachable_jwks_is_reported_as_such_during_the_back_off():
+    cache = t.JwksCache("http://127.0.0.1:9/jwks.json", min_interval=10, timeout=2)
+    for _ in range(2):  # the second call falls in the back-off: same message, no fetch
+        with pytest.raises(t.TokenError, match="cannot fetch the JWKS"):
+            cache.key("k1")
+    assert cache.fetches == 1

@@ -77,15 +77,18 @@ class ExecuteApi:
         if route_key is None or not target or not target.startswith("integrations/"):
             return _message(404, "Not Found")
         integration = moto_state.integration(api, target.split("/", 1)[1])
-        if integration is None or integration["type"] != "AWS_PROXY":
-            return _message(500, "Internal Server Error")
+        if integration is None or integration["type"] != "AWS_PROXY" or integration["payload_format_version"] != "2.0":
+            return _message(500, "Internal Server Error")  # only payload 2.0 Lambda proxies are emulated
         fn = moto_state.lambda_function(region, _function_from_uri(integration["uri"]))
         source_arn = f"arn:aws:execute-api:{region}:{moto_state.ACCOUNT}:{api_id}/{stage}/{request.method}{path}"
         if fn is None or not _may_invoke(moto_state.function_policy(fn), source_arn):
             return _message(500, "Internal Server Error")
         event = build_event_v2(request, api_id, region, stage, route_key, path)
+        snapshot = moto_state.function_snapshot(fn)
+        # API Gateway gives up after the integration timeout (30 s at most), whatever the function's own.
+        snapshot["timeout"] = min(snapshot["timeout"], integration["timeout_ms"] / 1000)
         try:
-            result = self.runtime.invoke(moto_state.function_snapshot(fn), region, event)
+            result = self.runtime.invoke(snapshot, region, event)
         except InvocationError:
             return _message(500, "Internal Server Error")
         return map_result(result)

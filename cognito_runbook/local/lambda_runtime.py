@@ -76,7 +76,7 @@ class LambdaRuntime:
 
     @staticmethod
     def _version_key(snapshot: dict) -> str:
-        config = json.dumps([snapshot["handler"], snapshot["environment"], snapshot["timeout"]], sort_keys=True)
+        config = json.dumps([snapshot["handler"], snapshot["environment"]], sort_keys=True)
         return hashlib.sha256(f"{snapshot['arn']}|{snapshot['code_sha256']}|{config}".encode()).hexdigest()[:16]
 
     def _acquire(self, key: str, snapshot: dict, region: str) -> _Worker:
