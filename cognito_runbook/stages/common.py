@@ -88,7 +88,7 @@ def paginate(client, operation: str, key: str, **kwargs) -> list[dict]:
         for page in client.get_paginator(operation).paginate(**kwargs):
             items.extend(page.get(key, []))
         return items
-    return client.__getattribute__(operation)(**kwargs).get(key, [])
+    return getattr(client, operation)(**kwargs).get(key, [])
 
 
 def same_items(a, b) -> bool:
