@@ -222,18 +222,18 @@ class NotebookRunbook:
 
     # -- 07 tokens through the API -----------------------------------------------------------
 
-    def verifier(self) -> TokenVerifier:
-        out = self.runbook.outputs()
+    def verifier(self, out=None) -> TokenVerifier:
+        out = out or self.runbook.outputs()
         if not out.client_id:
             raise StageError("no app client found; run notebook 01 first")
         return TokenVerifier.for_stack(out)
 
-    def tokens_via_api(self, users: list[str] | None = None) -> list[dict]:
+    def tokens_via_api(self, users: list[str] | None = None, out=None) -> list[dict]:
         """GET /token for each user (as ``curl -u`` does), then verify both tokens."""
-        out = self.runbook.outputs()
+        out = out or self.runbook.outputs()
         if not out.token_url:
             raise StageError("token_api: no getToken API found; run notebook 06 first")
-        verifier = self.verifier()
+        verifier = self.verifier(out)
         store = PasswordStore(self.runbook.ctx)
         results = []
         known = {u.name for u in self.params.users}
@@ -353,11 +353,12 @@ class NotebookRunbook:
     def preflight(self, user: str | None = None, token_use: str = "access"):
         from .preflight import db2_preflight
 
-        results = [r for r in self.tokens_via_api([user] if user else None) if r.get("tokens")]
+        out = self.runbook.outputs()
+        results = [r for r in self.tokens_via_api([user] if user else None, out) if r.get("tokens")]
         if not results:
             raise StageError("no token to check: notebook 07 must be able to get tokens for a params user")
         tokens = results[0]["tokens"]
-        return db2_preflight(tokens.access_token if token_use == "access" else tokens.id_token, self.runbook.outputs(), self.runbook.backend)
+        return db2_preflight(tokens.access_token if token_use == "access" else tokens.id_token, out, self.runbook.backend)
 
     # -- 99 ---------------------------------------------------------------------------------
 

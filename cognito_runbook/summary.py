@@ -22,32 +22,32 @@ def _load(path: Path) -> dict:
         return {"stages": []}
 
 
-def record_stage(run_dir: Path, result, backend) -> None:
+def _update(run_dir: Path, change) -> None:
+    """Read-modify-write summary.json under a lock (notebooks run in separate kernels)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / SUMMARY_JSON
     with FileLock(str(path) + ".lock"):
         data = _load(path)
-        data["stages"].append({
-            "stage": result.stage,
-            "plan": backend.plan,
-            "counts": result.counts(),
-            "seconds": round(result.seconds, 3),
-            "aws_writes": result.aws_writes,
-            "changes": [c.as_dict() for c in result.changes if c.action != "unchanged"],
-        })
+        change(data)
         path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def record_stage(run_dir: Path, result, backend) -> None:
+    entry = {
+        "stage": result.stage,
+        "plan": backend.plan,
+        "counts": result.counts(),
+        "seconds": round(result.seconds, 3),
+        "aws_writes": result.aws_writes,
+        "changes": [c.as_dict() for c in result.changes if c.action != "unchanged"],
+    }
+    _update(run_dir, lambda data: data["stages"].append(entry))
 
 
 def record_tokens(run_dir: Path, rows: list[dict]) -> None:
     """Which users got verified tokens (tokens shortened: never a usable token on disk)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / SUMMARY_JSON
-    with FileLock(str(path) + ".lock"):
-        data = _load(path)
-        data["tokens"] = rows
-        path.write_text(json.dumps(data, indent=2) + "\n")
+    _update(run_dir, lambda data: data.update(tokens=rows))
 
 
 def read(run_dir: Path) -> dict:

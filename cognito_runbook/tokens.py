@@ -287,8 +287,8 @@ class TokenVerifier:
 
 def _peek(token: str, claim: str):
     try:
-        return jwt.decode(token, options={"verify_signature": False}).get(claim)
-    except jwt.InvalidTokenError:
+        return decode_unverified(token).get(claim)
+    except MalformedToken:
         return None
 
 
