@@ -16,10 +16,9 @@ import botocore.loaders
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
+from .constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, USER_AGENT
 from .errors import BackendError, PlanModeWrite
 
-LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
-LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 READ_PREFIXES = ("Describe", "Get", "List", "AdminGet", "AdminList", "Head")
 # Cognito's admin APIs have low per-account request-rate quotas (tens per second):
 # adaptive mode adds client-side rate limiting on top of the standard retries.
@@ -98,7 +97,8 @@ class Backend:
     def client(self, service: str):
         if service not in self._clients:
             mode = "adaptive" if service in ADAPTIVE_SERVICES else "standard"
-            config = Config(retries={"mode": mode, "max_attempts": 8}, connect_timeout=10, read_timeout=60)
+            config = Config(retries={"mode": mode, "max_attempts": 8}, connect_timeout=10, read_timeout=60,
+                            user_agent_extra=USER_AGENT)
             self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
         return self._clients[service]
 

@@ -22,7 +22,7 @@ import threading
 import zipfile
 from dataclasses import dataclass
 
-from ..backend import LOCAL_CREDENTIALS
+from ..constants import LOCAL_CREDENTIALS
 
 MAX_WORKERS = 4
 

@@ -14,7 +14,7 @@ from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.awslambda.models import lambda_backends
 from moto.cognitoidp.models import cognitoidp_backends
 
-from ..backend import LOCAL_ACCOUNT_ID
+from ..constants import LOCAL_ACCOUNT_ID
 
 ACCOUNT = LOCAL_ACCOUNT_ID
 

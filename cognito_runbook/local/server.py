@@ -6,27 +6,31 @@ every notebook kernel, test and CLI call finds the same local AWS.
 
 Routing: ``/_execute-api/...`` -> emulated API Gateway invoke URLs,
 ``/_hosted-ui/<domain>/...`` -> emulated Cognito hosted UI, ``/_local/health`` ->
-liveness; everything else -> moto.
+liveness, ``/_local/requests`` -> the runbook's API requests by operation; everything else -> moto.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from ..backend import LOCAL_CREDENTIALS
+from ..constants import LOCAL_CREDENTIALS, USER_AGENT
 from . import moto_state
 from .execute_api import PREFIX as EXECUTE_API_PREFIX
 from .execute_api import ExecuteApi
@@ -52,9 +56,41 @@ class KeepAliveHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
 
 
+class RequestCounter:
+    """Counts the AWS API requests the runbook itself sends (its user agent names it;
+    the emulated Lambda's own calls do not count), by ``service.Operation``, for
+    benchmarks that compare how many reads a notebook makes."""
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def count(self, environ) -> None:
+        if USER_AGENT not in environ.get("HTTP_USER_AGENT", ""):
+            return
+        scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        service = scope.group(1) if scope else "?"
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            operation = target.rsplit(".", 1)[-1]
+        elif environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+            operation = parse_qs(body.decode()).get("Action", ["?"])[0]
+        else:  # REST services (Lambda, API Gateway): the method tells a read from a write
+            operation = environ.get("REQUEST_METHOD", "?")
+        with self.lock:
+            self.counts[f"{service}.{operation}"] += 1
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return dict(self.counts)
+
+
 class LocalAws:
     def __init__(self, log_file):
         self.moto = DomainDispatcherApplication(create_backend_app)
+        self.requests = RequestCounter()
         self.log_file = log_file
         self.runtime: LambdaRuntime | None = None
         self.execute_api: ExecuteApi | None = None
@@ -74,6 +110,9 @@ class LocalAws:
         if path == "/_local/health":
             body = json.dumps({"ok": True, "pid": os.getpid()})
             return Response(body, content_type="application/json")(environ, start_response)
+        if path == "/_local/requests":
+            return Response(json.dumps(self.requests.snapshot()), content_type="application/json")(environ, start_response)
+        self.requests.count(environ)
         return self.moto(environ, start_response)
 
 

@@ -1,0 +1,30 @@
+"""Names and places shared by every layer, the local AWS included: environment
+variables, the runbook's home folder, and the fixed identity of the local AWS.
+
+This module imports nothing from the package, so anything may import it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "COGNITO_RUNBOOK_HOME"  # state of the local AWS, stack locks
+DEFAULT_HOME = "~/.cognito-runbook"
+
+# Appended to botocore's user agent: CloudTrail (and the local AWS's request count)
+# can tell the runbook's own calls from anyone else's.
+USER_AGENT = "cognito-runbook"
+
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def home() -> Path:
+    return Path(os.environ.get(HOME_ENV, DEFAULT_HOME)).expanduser()
+
+
+def locks_dir() -> Path:
+    folder = home() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
