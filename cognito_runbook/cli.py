@@ -5,79 +5,85 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-import filelock
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .errors import ParamsError, RunbookError
+from .errors import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, RunbookError
 
 
 def _cmd_run(args) -> int:
     from . import runner
+    from .runbook import notebook_of
 
-    result = runner.run(args.params, args.out, args.first, args.last, args.teardown, args.plan, confirm_stack=args.yes)
+    result = runner.run(args.params, args.out, notebook_of(args.first), notebook_of(args.last), args.teardown, args.plan,
+                        confirm_stack=args.yes)
     print(f"\nrun folder: {result.run_dir}")
     print((result.run_dir / "summary.txt").read_text(), end="")
-    if result.exit_code == runner.EXIT_DRIFT:
+    if result.exit_code == EXIT_DRIFT:
         print("drift: the account differs from the params (see above); exit code 3")
     return result.exit_code
 
 
 def _cmd_local(args) -> int:
+    from .constants import home
     from .local import control
 
     if args.action == "start":
-        print(f"local AWS at {control.ensure_running()} (home {control.home()})")
+        print(f"local AWS at {control.ensure_running()} (home {home()})")
     elif args.action == "stop":
         print("stopped" if control.stop() else "not running")
     else:
         state = control.status()
         print(f"running at {state['endpoint']} (pid {state['pid']}, since {state['started']})" if state else "not running")
-        return 0 if state else 1
-    return 0
+        return EXIT_OK if state else EXIT_FAILED
+    return EXIT_OK
 
 
-def _runbook(args, plan=False):
+def _runbook(args, plan=False, run_dir=None):
     from .runbook import Runbook
 
-    return Runbook.open(args.params, plan=plan, progress=lambda msg: print(f"  {msg}", flush=True))
+    return Runbook.open(args.params, plan=plan, progress=lambda msg: print(f"  {msg}", flush=True), run_dir=run_dir)
 
 
 def _cmd_provision(args) -> int:
+    """The stages through the library: the same summary.json / outputs.json as ``run``."""
+    from . import summary
     from .display import changes_table
+    from .params import load_params
+    from .runbook import STAGES, stage_named
+    from .runner import default_run_dir
 
-    rb = _runbook(args, plan=args.plan)
-    from .runbook import STAGES
-
-    for stage in args.stages or STAGES:
+    stages = [stage_named(s).name for s in args.stages or STAGES]  # unknown names fail before anything runs
+    run_dir = (Path(args.out) if args.out else default_run_dir(load_params(args.params).stack)).resolve()
+    rb = _runbook(args, plan=args.plan, run_dir=run_dir)
+    for stage in stages:
         print(changes_table(rb.run_stage(stage)), end="\n\n")
-    print(f"AWS calls: {rb.backend.log.total()} ({sum(rb.backend.log.writes.values())} writes)")
-    return 0
+    data = summary.read(run_dir)
+    data.update(result="ok", plan=args.plan, outputs=rb.outputs().as_dict())
+    rb.write_outputs()
+    summary.write(run_dir, data)
+    print(f"AWS calls: {rb.backend.log.total()} ({sum(rb.backend.log.writes.values())} writes); run folder: {run_dir}")
+    return EXIT_DRIFT if args.plan and summary.drifted(data) else EXIT_OK
 
 
 def _cmd_teardown(args) -> int:
     from .display import changes_table
-    from .params import load_params
 
-    params = load_params(args.params)
-    if params.backend == "aws" and args.yes != params.stack:
-        raise RunbookError(f"teardown on AWS deletes the whole stack: pass --yes {params.stack} to confirm")
-    print(changes_table(_runbook(args).teardown()))
-    return 0
+    print(changes_table(_runbook(args).teardown(args.yes)))
+    return EXIT_OK
 
 
 def _cmd_outputs(args) -> int:
     import json
 
     print(json.dumps(_runbook(args).outputs().as_dict(), indent=2))
-    return 0
+    return EXIT_OK
 
 
 def _cmd_docs(args) -> int:
     from .docs import build_docs
 
     build_docs()
-    return 0
+    return EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
@@ -87,8 +93,8 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the notebooks headlessly with papermill")
     run.add_argument("params", help="params YAML file, e.g. params/local.yaml")
     run.add_argument("--out", help="run folder (default runs/<stack>-<time>)")
-    run.add_argument("--from", dest="first", type=int, default=0, help="first notebook number (default 0)")
-    run.add_argument("--to", dest="last", type=int, default=98, help="last notebook number (default: all but teardown)")
+    run.add_argument("--from", dest="first", default="0", help="first notebook, by number or stage name (default 0)")
+    run.add_argument("--to", dest="last", default="98", help="last notebook, by number or stage name (default: all but teardown)")
     run.add_argument("--teardown", action="store_true", help="run the teardown notebook (99) instead")
     run.add_argument("--plan", action="store_true", help="report what would change (notebooks 00-06), change nothing; exit 3 on drift")
     run.add_argument("--yes", default="", metavar="STACK", help="with --teardown on AWS: confirm by naming the stack")
@@ -101,7 +107,8 @@ def parser() -> argparse.ArgumentParser:
     prov = sub.add_parser("provision", help="run the stages through the library, without notebooks")
     prov.add_argument("params")
     prov.add_argument("stages", nargs="*", help="stages to run (default: all)")
-    prov.add_argument("--plan", action="store_true")
+    prov.add_argument("--plan", action="store_true", help="report what would change, change nothing; exit 3 on drift")
+    prov.add_argument("--out", help="run folder for summary.json and outputs.json (default runs/<stack>-<time>)")
     prov.set_defaults(func=_cmd_provision)
 
     td = sub.add_parser("teardown", help="delete everything the stack created")
@@ -124,14 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except RunbookError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2 if isinstance(err, ParamsError) else 1
-    except ClientError as err:
-        e = err.response.get("Error", {})
-        print(f"error: AWS refused {err.operation_name}: {e.get('Code')}: {e.get('Message', '')}", file=sys.stderr)
-        return 1
-    except (BotoCoreError, filelock.Timeout) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

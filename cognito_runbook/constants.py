@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-HOME_ENV = "COGNITO_RUNBOOK_HOME"  # state of the local AWS, stack locks
+HOME_ENV = "COGNITO_RUNBOOK_HOME"  # the local AWS's state and the stack locks
 DEFAULT_HOME = "~/.cognito-runbook"
 
 # Appended to botocore's user agent: CloudTrail (and the local AWS's request count)
@@ -28,3 +28,13 @@ def locks_dir() -> Path:
     folder = home() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+RUN_DIR_ENV = "COGNITO_RUNBOOK_RUN_DIR"  # default run folder where no run_dir parameter is given (nbval, JupyterLab)
+
+
+def run_dir(given: str | Path | None, params_path: Path, stack: str) -> Path:
+    """Where a notebook writes the run summary, outputs.json and the Db2 artefacts: the
+    ``run_dir`` parameter (headless runs pass it), else ``$COGNITO_RUNBOOK_RUN_DIR``, else
+    ``runs/<stack>`` beside the ``params/`` folder."""
+    return Path(given or os.environ.get(RUN_DIR_ENV) or params_path.resolve().parent.parent / "runs" / stack)

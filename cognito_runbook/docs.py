@@ -7,8 +7,6 @@ show changes. ``pytest --nbval notebooks/`` re-runs them the same way and compar
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from .runner import NOTEBOOKS_DIR, skip_slow_optional_imports
@@ -23,16 +21,12 @@ from .local import control
 
 def build_docs(notebooks_dir: Path = NOTEBOOKS_DIR, progress=print) -> None:
     notebooks = sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
-    with control.private(), tempfile.TemporaryDirectory(prefix="cognito-runbook-docs-") as run_dir:
-        os.environ["COGNITO_RUNBOOK_RUN_DIR"] = run_dir
-        try:
-            for notebook in notebooks:
-                progress(f"executing {notebook.name}")
-                nb = nbformat.read(notebook, as_version=4)
-                NotebookClient(nb, kernel_name="python3", timeout=600, store_widget_state=False, record_timing=False,
-                               kernel_manager_class=IpcKernelManager,
-                               resources={"metadata": {"path": str(notebooks_dir)}}).execute()
-                nb.metadata.pop("widgets", None)
-                nbformat.write(nb, notebook)
-        finally:
-            os.environ.pop("COGNITO_RUNBOOK_RUN_DIR", None)
+    with control.private():  # run folder: the notebooks' default, runs/<stack>
+        for notebook in notebooks:
+            progress(f"executing {notebook.name}")
+            nb = nbformat.read(notebook, as_version=4)
+            NotebookClient(nb, kernel_name="python3", timeout=600, store_widget_state=False, record_timing=False,
+                           kernel_manager_class=IpcKernelManager,
+                           resources={"metadata": {"path": str(notebooks_dir)}}).execute()
+            nb.metadata.pop("widgets", None)
+            nbformat.write(nb, notebook)

@@ -1,6 +1,7 @@
 """What the notebooks call: one short line per step, a readable table per result.
 
-Notebooks stay thin; everything here is reachable from tests. Each notebook opens
+Presentation only: every AWS read goes through ``Runbook`` (which keeps what it found
+until a stage changes it) or a stage's ``describe``-style function. Each notebook opens
 the runbook from its params file and finds what earlier notebooks created by looking
 in AWS, so any notebook can run on its own in a fresh kernel.
 """
@@ -12,17 +13,23 @@ from pathlib import Path
 
 from IPython.display import HTML, display
 
-from . import oauth
+from . import oauth, summary
+from .constants import run_dir as resolve_run_dir
 from .display import Table, Tables, changes_table, key_value_table
-from .errors import ParamsError, RunbookError, StageError
+from .errors import ParamsError, RunbookError, StageError, aws_errors
 from .params import Params, UserParams, parse_params
 from .passwords import PasswordStore
-from .runbook import Runbook, StageResult
+from .runbook import Runbook, StackOutputs
 from .stages import groups as groups_stage
+from .stages import memberships as memberships_stage
+from .stages import token_function as token_function_stage
 from .stages import users as users_stage
-from .stages.common import paginate, sign_in_name
+from .stages.common import sign_in_name
 from .tokens import TokenError, TokenVerifier, get_tokens, readable_claims, truncate
 from .widgets import GroupsForm, MembershipsForm, UsersForm
+
+# What a verifier and GET /token need from the stack outputs (fewer look-ups than all of them).
+_TOKEN_KEYS = ("client_id", "issuer", "jwks_url", "token_url")
 
 
 _ARTEFACT_PURPOSE = {
@@ -57,18 +64,24 @@ def open_runbook(params_file: str, plan: bool = False, run_dir: str = "", namesp
     """
     path = find_file(params_file)
     overrides = {k: v for k, v in (namespace or {}).items() if k in Params.model_fields}
-    return NotebookRunbook(Runbook.open(path, plan=plan, overrides=overrides), path, run_dir)
+    runbook = Runbook.open(path, plan=plan, overrides=overrides)
+    runbook.run_dir = resolve_run_dir(run_dir, path, runbook.params.stack)
+    return NotebookRunbook(runbook, path)
 
 
 class NotebookRunbook:
-    def __init__(self, runbook: Runbook, params_path: Path, run_dir: str = ""):
+    def __init__(self, runbook: Runbook, params_path: Path):
         self.runbook = runbook
         self.params_path = params_path
-        self.run_dir = Path(run_dir or os.environ.get("COGNITO_RUNBOOK_RUN_DIR") or params_path.resolve().parent.parent / "runs" / runbook.params.stack)
+        self._verifier: tuple[tuple, TokenVerifier] | None = None
 
     @property
     def params(self):
         return self.runbook.params
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runbook.run_dir
 
     # -- 00 --------------------------------------------------------------------
 
@@ -85,21 +98,14 @@ class NotebookRunbook:
     # -- stages ------------------------------------------------------------------
 
     def stage(self, name: str) -> Table:
-        result = self.runbook.run_stage(name)
-        self._record(result)
-        return changes_table(result)
-
-    def _record(self, result: StageResult) -> None:
-        from .summary import record_stage
-
-        record_stage(self.run_dir, result, self.runbook.backend)
+        return changes_table(self.runbook.run_stage(name))
 
     def outputs(self, *keys: str) -> Table:
-        values = self.runbook.outputs().as_dict()
+        values = self.runbook.outputs(*keys).as_dict()
         return key_value_table([(k, values[k]) for k in (keys or values)], "Stack outputs")
 
     def write_outputs(self) -> Path:
-        return self.runbook.outputs().write_json(self.run_dir / "outputs.json")
+        return self.runbook.write_outputs()
 
     # -- 02 users ---------------------------------------------------------------------
 
@@ -120,7 +126,8 @@ class NotebookRunbook:
         pool = self.runbook.pool()
         if pool is None:
             return Table(["user", "status"], [], "No user pool yet")
-        found = users_stage.pool_users(self.runbook.ctx, pool["Id"])
+        with aws_errors("listing users"):
+            found = users_stage.pool_users(self.runbook.ctx, pool["Id"])
         rows = [[sign_in_name(self.runbook.ctx, u), u["UserStatus"], "yes" if u.get("Enabled", True) else "no"] for u in found.values()]
         return Table(["user", "status", "enabled"], sorted(rows), f"Users in {pool['Name']}")
 
@@ -138,7 +145,8 @@ class NotebookRunbook:
 
     def groups_table(self) -> Table:
         pool = self.runbook.pool()
-        found = groups_stage.pool_groups(self.runbook.ctx, pool["Id"]) if pool else {}
+        with aws_errors("listing groups"):
+            found = groups_stage.pool_groups(self.runbook.ctx, pool["Id"]) if pool else {}
         return Table(["group", "description"], [[g["GroupName"], g.get("Description", "")] for g in sorted(found.values(), key=lambda g: g["GroupName"])],
                      "Groups in the pool")
 
@@ -153,35 +161,33 @@ class NotebookRunbook:
         chosen = {u: list(self.params.memberships.get(u, [])) if u in listed else current.get(u, []) for u in users}
         return MembershipsForm(users, groups, chosen)
 
-    def apply_memberships(self, form: MembershipsForm) -> Table:
-        users, groups, _ = self._pool_directory()
+    def apply_memberships(self, form: MembershipsForm) -> Tables:
         listed = {u.name for u in self.params.users}
         user_entries = [u.model_dump(exclude_none=True) for u in self.params.users]
-        user_entries += [{"name": u, "password": "prompt"} for u in users if u not in listed]  # already in the pool
+        user_entries += [{"name": u, "password": "prompt"} for u in form.users if u not in listed]  # already in the pool
         group_entries = [g.model_dump(exclude_none=True) for g in self.params.groups]
-        group_entries += [{"name": g} for g in groups if g not in {x.name for x in self.params.groups}]
+        group_entries += [{"name": g} for g in form.groups if g not in {x.name for x in self.params.groups}]
         self._reparse(users=user_entries, groups=group_entries, memberships=form.values())
         changes = self.stage("memberships")
-        _, _, current = self._pool_directory()
+        pool = self.runbook.pool()
+        with aws_errors("listing memberships"):
+            current = memberships_stage.pool_memberships(self.runbook.ctx, pool["Id"], form.groups) if pool else {}
         members = Table(["user", "groups (as Cognito reports them to Db2)"], [[u, ", ".join(sorted(g))] for u, g in sorted(current.items())],
                         "Memberships in the pool")
         return Tables(changes, members)
 
     def _pool_directory(self) -> tuple[list[str], list[str], dict[str, list[str]]]:
+        """Users and groups of the params and of the pool, and the pool's memberships."""
         ctx, pool = self.runbook.ctx, self.runbook.pool()
         users = [u.name for u in self.params.users]
         groups = [g.name for g in self.params.groups]
-        current: dict[str, list[str]] = {}
-        if pool:
-            for u in users_stage.pool_users(ctx, pool["Id"]).values():
-                if sign_in_name(ctx, u) not in users:
-                    users.append(sign_in_name(ctx, u))
+        if pool is None:
+            return users, groups, {}
+        with aws_errors("reading the pool's users and groups"):
+            users += [name for name in (sign_in_name(ctx, u) for u in users_stage.pool_users(ctx, pool["Id"]).values()) if name not in users]
             existing_groups = groups_stage.pool_groups(ctx, pool["Id"])
             groups += [g for g in existing_groups if g not in groups]
-            for g in groups:
-                if g in existing_groups:
-                    for u in paginate(ctx.client("cognito-idp"), "list_users_in_group", "Users", UserPoolId=pool["Id"], GroupName=g):
-                        current.setdefault(sign_in_name(ctx, u), []).append(g)
+            current = memberships_stage.pool_memberships(ctx, pool["Id"], [g for g in groups if g in existing_groups])
         return users, groups, current
 
     def _reparse(self, **changes) -> None:
@@ -189,59 +195,54 @@ class NotebookRunbook:
         raw.update(changes)
         params = parse_params(raw, source="the form")
         self.runbook.params = params
-        self.runbook.ctx.params = params
 
     # -- 05 / 06 ---------------------------------------------------------------------------
 
     def function_table(self) -> Table:
-        from .stages.token_function import role_name
-
-        lam = self.runbook.backend.client("lambda")
-        try:
-            config = lam.get_function_configuration(FunctionName=self.params.token_function.name)
-        except Exception:
+        with aws_errors("reading the function"):
+            fn, policy = self.runbook.found.function, token_function_stage.describe_inline_policy(self.runbook.ctx)
+        if fn is None:
             return Table(["", ""], [], "No generateToken function yet")
+        config = fn["Configuration"]
         env = config.get("Environment", {}).get("Variables", {})
         rows = [("function", config["FunctionName"]), ("runtime", config["Runtime"]), ("handler", config["Handler"]),
-                ("timeout", f"{config['Timeout']} s"), ("role", role_name(self.runbook.ctx))]
+                ("timeout", f"{config['Timeout']} s"), ("role", token_function_stage.role_name(self.runbook.ctx))]
         rows += [(f"env {k}", v) for k, v in sorted(env.items())]
-        for st in self._inline_policy().get("Statement", []):
+        for st in policy.get("Statement", []):
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             rows.append((f"allows ({st.get('Sid', '')})", f"{', '.join(actions)} on {st['Resource']}"))
         return key_value_table(rows, "generateToken")
 
-    def _inline_policy(self) -> dict:
-        """The role's inline policy as IAM has it (not as the params say it should be)."""
-        from .stages.token_function import INLINE_POLICY, _policy_doc, role_name
-
-        try:
-            raw = self.runbook.backend.client("iam").get_role_policy(RoleName=role_name(self.runbook.ctx), PolicyName=INLINE_POLICY)
-        except Exception:  # no role or policy yet (plan): nothing to show
-            return {}
-        return _policy_doc(raw["PolicyDocument"])
-
     # -- 07 tokens through the API -----------------------------------------------------------
 
-    def verifier(self, out=None) -> TokenVerifier:
-        out = out or self.runbook.outputs()
+    def verifier(self, out: StackOutputs | None = None) -> TokenVerifier:
+        """The stack's token verifier, kept while the pool, client and JWKS URL stay the same
+        (its JWKS and verified-token caches then serve every cell of the notebook)."""
+        out = out or self.runbook.outputs(*_TOKEN_KEYS)
         if not out.client_id:
             raise StageError("no app client found; run notebook 01 first")
-        return TokenVerifier.for_stack(out)
+        key = (out.issuer, out.client_id, out.jwks_url)
+        if self._verifier is None or self._verifier[0] != key:
+            self._verifier = (key, TokenVerifier.for_stack(out))
+        return self._verifier[1]
 
-    def tokens_via_api(self, users: list[str] | None = None, out=None) -> list[dict]:
-        """GET /token for each user (as ``curl -u`` does), then verify both tokens."""
-        out = out or self.runbook.outputs()
+    def tokens_via_api(self, users: list[str] | None = None, record: bool = True) -> list[dict]:
+        """GET /token for each user (as ``curl -u`` does), then verify both tokens.
+        ``record``: keep the (shortened) result in the run summary."""
+        out = self.runbook.outputs(*_TOKEN_KEYS)
         if not out.token_url:
             raise StageError("token_api: no getToken API found; run notebook 06 first")
         verifier = self.verifier(out)
         store = PasswordStore(self.runbook.ctx)
         results = []
         known = {u.name for u in self.params.users}
-        extra = [UserParams(name=name, password="generate") for name in store.generated_users() if name not in known]
+        with aws_errors("reading passwords"):
+            extra = [UserParams(name=name, password="generate") for name in store.generated_users() if name not in known]
         for user in [*self.params.users, *extra]:
             if users and user.name not in users:
                 continue
-            password = store.existing(user)
+            with aws_errors(f"reading the password of {user.name}"):
+                password = store.existing(user)
             if password is None:
                 results.append({"user": user.name, "status": f"skipped: no password available from '{user.password}'"})
                 continue
@@ -254,12 +255,11 @@ class NotebookRunbook:
                 continue
             results.append({"user": user.name, "status": "verified", "tokens": tokens,
                             "id_claims": id_claims, "access_claims": access_claims})
-        self._record_tokens(results)
+        if record:
+            self._record_tokens(results)
         return results
 
     def _record_tokens(self, results: list[dict]) -> None:
-        from .summary import record_tokens
-
         rows = []
         for r in results:
             tokens = r.get("tokens")
@@ -267,7 +267,7 @@ class NotebookRunbook:
                          "id_token": truncate(tokens.id_token, 8) if tokens else "",
                          "access_token": truncate(tokens.access_token, 8) if tokens else "",
                          "groups": ",".join(sorted(r.get("id_claims", {}).get("cognito:groups", [])))})
-        record_tokens(self.run_dir, rows)
+        summary.record_tokens(self.run_dir, rows)
 
     @staticmethod
     def tokens_table(results: list[dict]) -> Table:
@@ -301,7 +301,7 @@ class NotebookRunbook:
         """``flow``: "implicit", "code", or "" for code + PKCE when the client allows it."""
         allowed = self.params.app_client.oauth_flows
         flow = flow or ("code" if "code" in allowed else allowed[0])
-        out = self.runbook.outputs()
+        out = self.runbook.outputs("hosted_ui_url", "client_id")
         if not out.hosted_ui_url or not out.client_id:
             raise StageError("the pool has no hosted-UI domain or app client; run notebook 01 first")
         if flow not in self.params.app_client.oauth_flows:
@@ -326,7 +326,8 @@ class NotebookRunbook:
         store = PasswordStore(self.runbook.ctx)
         for u in self.params.users:
             if user in (None, u.name):
-                password = store.existing(u)
+                with aws_errors(f"reading the password of {u.name}"):
+                    password = store.existing(u)
                 if password:
                     return oauth.scripted_sign_in(sign_in.login_url, u.name, password)
         raise RunbookError("no redirect URL: paste it into the box above, or set the environment variable named by redirect_url_env")
@@ -351,20 +352,21 @@ class NotebookRunbook:
         display(Markdown(f"`{name}`\n```\n{text}```"))
 
     def preflight(self, user: str | None = None, token_use: str = "access"):
+        """What Db2 would make of a token from ``GET /token`` for ``user`` (default: the
+        first params user whose password the runbook can read)."""
         from .preflight import db2_preflight
 
-        out = self.runbook.outputs()
-        results = [r for r in self.tokens_via_api([user] if user else None, out) if r.get("tokens")]
-        if not results:
-            raise StageError("no token to check: notebook 07 must be able to get tokens for a params user")
-        tokens = results[0]["tokens"]
-        return db2_preflight(tokens.access_token if token_use == "access" else tokens.id_token, out, self.runbook.backend)
+        candidates = [user] if user else [u.name for u in self.params.users]
+        for name in candidates:
+            results = [r for r in self.tokens_via_api([name], record=False) if r.get("tokens")]
+            if results:
+                tokens = results[0]["tokens"]
+                token = tokens.access_token if token_use == "access" else tokens.id_token
+                with aws_errors("preflight"):
+                    return db2_preflight(token, self.runbook.outputs(), self.runbook.backend)
+        raise StageError("no token to check: notebook 07 must be able to get tokens for a params user")
 
     # -- 99 ---------------------------------------------------------------------------------
 
     def teardown(self, confirm_stack: str = "") -> Table:
-        if self.runbook.backend.kind == "aws" and confirm_stack != self.params.stack:
-            raise RunbookError(f"confirm_stack: teardown on AWS deletes the whole stack; set confirm_stack = {self.params.stack!r} to confirm")
-        result = self.runbook.teardown()
-        self._record(result)
-        return changes_table(result)
+        return changes_table(self.runbook.teardown(confirm_stack))

@@ -14,8 +14,7 @@ import secrets
 import string
 import sys
 
-from botocore.exceptions import ClientError
-
+from .aws import get_or_none, paginate, tag_list
 from .errors import StageError
 from .params import PasswordPolicy
 
@@ -29,8 +28,6 @@ def secret_name(stack: str, user: str) -> str:
 
 def stack_secrets(ctx) -> list[dict]:
     """This stack's secrets (one paginated listing)."""
-    from .stages.common import paginate
-
     prefix = secret_name(ctx.stack, "")
     listing = paginate(ctx.client("secretsmanager"), "list_secrets", "SecretList", Filters=[{"Key": "name", "Values": [prefix]}])
     return [s for s in listing if s["Name"].startswith(prefix)]
@@ -65,10 +62,13 @@ def policy_problems(password: str, policy: PasswordPolicy) -> list[str]:
 
 
 class PasswordStore:
-    """Resolves a user's password source; talks to Secrets Manager for ``generate``."""
+    """Resolves a user's password source; talks to Secrets Manager for ``generate``.
 
-    def __init__(self, ctx):
+    ``stage``: the stage that records the secrets ``resolve`` creates (reading needs none)."""
+
+    def __init__(self, ctx, stage: str | None = None):
         self.ctx = ctx
+        self.stage = stage
         self._stored: set[str] | None = None  # names of this stack's secrets, listed once
 
     def _secret_exists(self, user: str) -> bool:
@@ -116,18 +116,17 @@ class PasswordStore:
         return password
 
     def _read_secret(self, user: str) -> str | None:
-        try:
-            return self.ctx.client("secretsmanager").get_secret_value(SecretId=secret_name(self.ctx.stack, user))["SecretString"]
-        except ClientError as err:
-            if err.response["Error"]["Code"] in ("ResourceNotFoundException", "InvalidRequestException"):
-                return None
-            raise
+        # InvalidRequestException: the secret is scheduled for deletion (in its recovery window).
+        found = get_or_none(self.ctx.client("secretsmanager").get_secret_value, SecretId=secret_name(self.ctx.stack, user),
+                            missing={"ResourceNotFoundException", "InvalidRequestException"})
+        return found["SecretString"] if found else None
 
     def _create_secret(self, user: str) -> str:
         password = generate_password(self.ctx.params.user_pool.password_policy)
         name = secret_name(self.ctx.stack, user)
-        tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags.items()]
-        self.ctx.apply("users", "create", "secret", name, self.ctx.client("secretsmanager").create_secret,
-                       Name=name, SecretString=password, Tags=tags,
+        if self.stage is None:
+            raise RuntimeError("PasswordStore(stage=...) is needed to create a secret")  # a bug, not a user error
+        self.ctx.apply(self.stage, "create", "secret", name, self.ctx.client("secretsmanager").create_secret,
+                       Name=name, SecretString=password, Tags=tag_list(self.ctx.tags),
                        Description=f"Password of Cognito user {user} (cognito-runbook stack {self.ctx.stack})")
         return password

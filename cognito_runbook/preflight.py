@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from .aws import error_code, paginate
 from .db2 import MAX_AUTH_NAME_BYTES, db2_name_problems
 from .display import Table
-from .stages.common import paginate
 from .tokens import JwksCache, TokenError, TokenVerifier, authid_claim, decode_unverified
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -122,7 +122,7 @@ def _groups_findings(findings: list[Finding], backend, pool_id: str, claims: dic
     try:
         listing = paginate(backend.client("cognito-idp"), "admin_list_groups_for_user", "Groups", UserPoolId=pool_id, Username=username)
     except ClientError as err:
-        findings.append(Finding("groups", FAIL, f"Cognito cannot list the user's groups: {err.response['Error']['Code']}"))
+        findings.append(Finding("groups", FAIL, f"Cognito cannot list the user's groups: {error_code(err)}"))
         return []
     groups = sorted(g["GroupName"] for g in listing)
     if not groups:

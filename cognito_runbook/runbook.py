@@ -1,7 +1,10 @@
-"""The runbook as one object: params + backend + stages + stack outputs.
+"""The runbook as one object: params + backend + the table of stages + what AWS holds.
 
-Notebooks, the CLI and tests all go through ``Runbook``; nothing here keeps state
-between runs: every call looks the stack up in AWS (AWS is the source of truth).
+``STAGES`` is the pipeline. Provisioning order, each stage's prerequisites, teardown
+order and notebook numbers all come from it: adding a stage is one entry here plus its
+module in ``stages/`` and its notebook. Notebooks, the CLI and tests all go through
+``Runbook``; AWS is the source of truth (``Found`` only saves repeating a look-up within
+one run, and forgets what a stage may have changed).
 """
 
 from __future__ import annotations
@@ -9,20 +12,115 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from . import summary
 from .backend import Backend, connect
-from .errors import StageError
+from .constants import locks_dir
+from .errors import StageError, UsageError, aws_errors, at_aws_boundary
 from .params import Params, load_params
 from .stages import groups, memberships, token_api, token_function, user_pool, users
-from .stages.common import ACTIONS, STACK_TAG, Change, Context
+from .stages.common import ACTIONS, Change, Context
 
 LOCK_TIMEOUT = 600  # seconds to wait for another run's stage on this machine
-STAGES = ("user_pool", "users", "groups", "memberships", "token_function", "token_api")
+TEARDOWN_NOTEBOOK = 99
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    notebook: int  # the notebook NN_*.ipynb that runs this stage
+    ensure: Callable[[Context, "Found"], Any]
+    delete: Callable[[Context], None] | None = None  # teardown runs these in reverse table order
+    needs: tuple[str, ...] = ()  # resources (``Found`` attributes) that must exist first
+    provides: tuple[str, ...] = ()  # resources it creates or changes (forgotten after it runs)
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in (
+    Stage("user_pool", 1, lambda ctx, found: user_pool.ensure_user_pool(ctx), user_pool.delete_user_pool,
+          provides=("pool", "client")),
+    Stage("users", 2, lambda ctx, found: users.ensure_users(ctx, found.pool), users.delete_user_secrets,
+          needs=("pool",)),
+    Stage("groups", 3, lambda ctx, found: groups.ensure_groups(ctx, found.pool), needs=("pool",)),
+    Stage("memberships", 4, lambda ctx, found: memberships.ensure_memberships(ctx, found.pool), needs=("pool",)),
+    Stage("token_function", 5, lambda ctx, found: token_function.ensure_token_function(ctx, found.pool, found.client_id),
+          token_function.delete_token_function, needs=("pool", "client"), provides=("function", "role")),
+    Stage("token_api", 6, lambda ctx, found: token_api.ensure_token_api(ctx, found.function_arn), token_api.delete_token_api,
+          needs=("function",), provides=("api",)),
+)}
+
+
+def provider(resource: str) -> Stage:
+    return next(s for s in STAGES.values() if resource in s.provides)
+
+
+def stage_named(name: str) -> Stage:
+    if name not in STAGES:
+        raise UsageError(f"stage: unknown stage '{name}'; stages are {', '.join(STAGES)}")
+    return STAGES[name]
+
+
+def notebook_of(stage_or_number: str | int) -> int:
+    """A notebook number from a number or a stage name (``--from users`` is ``--from 2``)."""
+    if isinstance(stage_or_number, int) or str(stage_or_number).isdigit():
+        return int(stage_or_number)
+    if stage_or_number == "teardown":
+        return TEARDOWN_NOTEBOOK
+    return stage_named(str(stage_or_number)).notebook
+
+
+LAST_PROVISIONING_NOTEBOOK = max(s.notebook for s in STAGES.values())  # later notebooks use the stack
+
+
+class Found:
+    """The stack's resources as AWS has them, each looked up once and kept until a
+    stage that provides it runs (then looked up again when next asked for)."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, name: str, lookup: Callable[[], Any]) -> Any:
+        if name not in self._cache:
+            self._cache[name] = lookup()
+        return self._cache[name]
+
+    def forget(self, *names: str) -> None:
+        for name in names or list(self._cache):
+            self._cache.pop(name, None)
+
+    @property
+    def pool(self) -> dict | None:
+        return self._get("pool", lambda: user_pool.find_pool(self.ctx))
+
+    @property
+    def client(self) -> dict | None:
+        return self._get("client", lambda: user_pool.find_client(self.ctx, self.pool["Id"]) if self.pool else None)
+
+    @property
+    def client_id(self) -> str | None:
+        return self.client["ClientId"] if self.client else None
+
+    @property
+    def function(self) -> dict | None:
+        """``GetFunction`` of our function (None if missing, or if that name is not ours)."""
+        return self._get("function", lambda: token_function.find_function(self.ctx, ours_only=True))
+
+    @property
+    def function_arn(self) -> str | None:
+        return self.function["Configuration"]["FunctionArn"] if self.function else None
+
+    @property
+    def role(self) -> dict | None:
+        return self._get("role", lambda: token_function.find_role(self.ctx))
+
+    @property
+    def api(self) -> dict | None:
+        return self._get("api", lambda: token_api.find_api(self.ctx))
 
 
 @dataclass
@@ -56,6 +154,12 @@ class StackOutputs:
         return path
 
 
+OUTPUT_KEYS = [f.name for f in fields(StackOutputs)]
+_POOL_KEYS = {"pool_id", "pool_arn", "client_id", "domain_prefix", "hosted_ui_url", "issuer", "jwks_url"}
+_FUNCTION_KEYS = {"role_arn", "function_arn"}
+_API_KEYS = {"api_id", "invoke_url", "token_url"}
+
+
 @dataclass
 class StageResult:
     stage: str
@@ -70,18 +174,46 @@ class StageResult:
         return out
 
 
+@contextlib.contextmanager
+def _held(lock: FileLock, stack: str):
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StageError(f"stack {stack}: another run on this machine has held the stack's lock for {LOCK_TIMEOUT} s "
+                         f"({lock.lock_file}); wait for it to finish, or stop it") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class Runbook:
-    def __init__(self, params: Params, backend: Backend, progress: Callable[[str], None] | None = None):
-        self.params = params
+    """One stack: runs its stages, tears it down, and answers what it holds.
+
+    ``run_dir``: where each stage's record (``summary.json``) and ``outputs.json`` go;
+    None records nothing (library use, tests)."""
+
+    def __init__(self, params: Params, backend: Backend, progress: Callable[[str], None] | None = None,
+                 run_dir: str | Path | None = None):
         self.backend = backend
         self.ctx = Context(params, backend, progress=progress)
-        self._pool: dict | None = None
-        self._client_id: str | None = None
+        self.found = Found(self.ctx)
+        self.run_dir = Path(run_dir) if run_dir else None
 
     @classmethod
     def open(cls, params_file: str | Path, plan: bool = False, overrides: dict | None = None, **kwargs) -> "Runbook":
         params = load_params(params_file, overrides)
-        return cls(params, connect(params, plan=plan), **kwargs)
+        with aws_errors("connecting"):
+            backend = connect(params, plan=plan)
+        return cls(params, backend, **kwargs)
+
+    @property
+    def params(self) -> Params:
+        return self.ctx.params
+
+    @params.setter
+    def params(self, params: Params) -> None:
+        self.ctx.params = params  # one owner: the run context
 
     @property
     def plan(self) -> bool:
@@ -89,13 +221,58 @@ class Runbook:
 
     # -- stages ----------------------------------------------------------------
 
-    def run_stage(self, stage: str) -> StageResult:
-        if stage not in STAGES:
-            raise StageError(f"stage: unknown stage '{stage}'; stages are {', '.join(STAGES)}")
+    def run_stage(self, name: str) -> StageResult:
+        stage = stage_named(name)
         started, before, writes = time.monotonic(), len(self.ctx.changes), self._writes()
-        with self._stack_lock():
-            getattr(self, f"_stage_{stage}")()
-        return StageResult(stage, self.ctx.changes[before:], time.monotonic() - started, self._writes() - writes)
+        try:
+            with aws_errors(f"stage {name}"), self._stack_lock():
+                self._check_needs(stage)
+                stage.ensure(self.ctx, self.found)
+        finally:
+            self.found.forget(*stage.provides)
+        return self._finish(name, started, before, writes)
+
+    def provision(self, stages=tuple(STAGES)) -> list[StageResult]:
+        return [self.run_stage(s) for s in stages]
+
+    def teardown(self, confirm_stack: str = "") -> StageResult:
+        """Delete what the stack created, in reverse stage order. Safe to run twice.
+        On AWS the stack must be named to confirm (``--yes STACK``)."""
+        if self.backend.kind == "aws" and confirm_stack != self.params.stack:
+            raise UsageError(f"confirm_stack: teardown on AWS deletes the whole stack; confirm by naming it "
+                             f"(--yes {self.params.stack}, or confirm_stack = {self.params.stack!r} in notebook 99)")
+        started, before, writes = time.monotonic(), len(self.ctx.changes), self._writes()
+        try:
+            with aws_errors("teardown"), self._stack_lock():
+                for stage in reversed(STAGES.values()):
+                    if stage.delete:
+                        stage.delete(self.ctx)
+        finally:
+            self.found.forget()
+        return self._finish("teardown", started, before, writes)
+
+    def _check_needs(self, stage: Stage) -> None:
+        if self.plan:
+            return  # a plan reports what the earlier stages would create
+        for resource in stage.needs:
+            if getattr(self.found, resource) is None:
+                maker = provider(resource)
+                raise StageError(f"{stage.name}: {self._describe(resource)} not found; "
+                                 f"run the {maker.name} stage (notebook {maker.notebook:02d}) first")
+
+    def _describe(self, resource: str) -> str:
+        p = self.params
+        return {
+            "pool": f"user pool '{p.user_pool.name}' of stack {p.stack}",
+            "client": f"app client '{p.app_client.name}' in the pool",
+            "function": f"Lambda function '{p.token_function.name}'",
+        }.get(resource, resource)
+
+    def _finish(self, name: str, started: float, before: int, writes: int) -> StageResult:
+        result = StageResult(name, self.ctx.changes[before:], time.monotonic() - started, self._writes() - writes)
+        if self.run_dir:
+            summary.record_stage(self.run_dir, result, self.plan)
+        return result
 
     def _writes(self) -> int:
         return sum(self.backend.log.writes.values())
@@ -106,110 +283,43 @@ class Runbook:
         finds what the first created instead of creating it again. Plans only read."""
         if self.plan:
             return contextlib.nullcontext()
-        from .local.control import home
-
-        folder = home() / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(folder / f"{self.backend.kind}-{self.backend.region}-{self.params.stack}.lock"), timeout=LOCK_TIMEOUT)
-
-    def provision(self, stages=STAGES) -> list[StageResult]:
-        return [self.run_stage(s) for s in stages]
-
-    def _stage_user_pool(self):
-        self._pool = user_pool.ensure_user_pool(self.ctx)
-        self._client_id = None
-
-    def _stage_users(self):
-        users.ensure_users(self.ctx, self._require_pool("users"))
-
-    def _stage_groups(self):
-        groups.ensure_groups(self.ctx, self._require_pool("groups"))
-
-    def _stage_memberships(self):
-        memberships.ensure_memberships(self.ctx, self._require_pool("memberships"))
-
-    def _stage_token_function(self):
-        pool = self._require_pool("token_function")
-        client_id = self.client_id()
-        if client_id is None and not self.plan:
-            raise StageError(f"token_function: the pool has no app client '{self.params.app_client.name}'; run the user_pool stage (notebook 01) first")
-        token_function.ensure_token_function(self.ctx, pool, client_id)
-
-    def _stage_token_api(self):
-        self._require_pool("token_api")
-        arn = self._function_arn()
-        if arn is None and not self.plan:
-            raise StageError(f"token_api: Lambda function '{self.params.token_function.name}' not found; run the token_function stage (notebook 05) first")
-        token_api.ensure_token_api(self.ctx, arn)
-
-    def teardown(self) -> StageResult:
-        """Delete what the stack created, in reverse order. Safe to run twice."""
-        started, before, writes = time.monotonic(), len(self.ctx.changes), self._writes()
-        with self._stack_lock():
-            token_api.delete_token_api(self.ctx)
-            token_function.delete_token_function(self.ctx)
-            users.delete_user_secrets(self.ctx)
-            user_pool.delete_user_pool(self.ctx)
-        self._pool, self._client_id = None, None
-        return StageResult("teardown", self.ctx.changes[before:], time.monotonic() - started, self._writes() - writes)
+        name = f"{self.backend.kind}-{self.backend.region}-{self.params.stack}.lock"
+        return _held(FileLock(str(locks_dir() / name), timeout=LOCK_TIMEOUT), self.params.stack)
 
     # -- look-ups -----------------------------------------------------------------
 
+    @at_aws_boundary
     def pool(self) -> dict | None:
-        if self._pool is None:
-            self._pool = user_pool.find_pool(self.ctx)
-        return self._pool
+        return self.found.pool
 
-    def _require_pool(self, stage: str) -> dict | None:
-        pool = self.pool()
-        if pool is None and not self.plan:
-            raise StageError(f"{stage}: user pool '{self.params.user_pool.name}' of stack {self.params.stack} not found; run the user_pool stage (notebook 01) first")
-        return pool
-
+    @at_aws_boundary
     def client_id(self) -> str | None:
-        if self._client_id is None and self.pool():
-            client = user_pool.find_client(self.ctx, self.pool()["Id"])
-            self._client_id = client["ClientId"] if client else None
-        return self._client_id
+        return self.found.client_id
 
-    def _function_arn(self) -> str | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            fn = self.backend.client("lambda").get_function(FunctionName=self.params.token_function.name)
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ResourceNotFoundException":
-                return None
-            raise
-        if (fn.get("Tags") or {}).get(STACK_TAG) != self.params.stack:
-            return None  # same name, not ours: never wire it to our API
-        return fn["Configuration"]["FunctionArn"]
-
-    def _role_arn(self) -> str | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            return self.backend.client("iam").get_role(RoleName=token_function.role_name(self.ctx))["Role"]["Arn"]
-        except ClientError:
-            return None
-
-    def outputs(self) -> StackOutputs:
-        b, p = self.backend, self.params
+    @at_aws_boundary
+    def outputs(self, *keys: str) -> StackOutputs:
+        """The stack outputs; with ``keys``, only the look-ups those keys need are made."""
+        unknown = [k for k in keys if k not in OUTPUT_KEYS]
+        if unknown:
+            raise UsageError(f"outputs: unknown key(s) {', '.join(unknown)}; keys are {', '.join(OUTPUT_KEYS)}")
+        wanted = set(keys or OUTPUT_KEYS)
+        b, p, found = self.backend, self.params, self.found
         out = StackOutputs(stack=p.stack, backend=b.kind, region=b.region, pool_name=p.user_pool.name)
-        self._pool = None  # read the pool afresh: the domain may have been added since
-        pool = self.pool()
-        if pool:
-            out.pool_id, out.pool_arn = pool["Id"], pool["Arn"]
-            out.client_id = self.client_id()
+        if wanted & _POOL_KEYS and found.pool:
+            pool = found.pool
+            out.pool_id, out.pool_arn, out.client_id = pool["Id"], pool["Arn"], found.client_id
             out.issuer, out.jwks_url = b.issuer(pool["Id"]), b.jwks_url(pool["Id"])
             if pool.get("Domain"):
-                out.domain_prefix = pool["Domain"]
-                out.hosted_ui_url = b.hosted_ui_base(pool["Domain"])
-        out.function_arn = self._function_arn()
-        out.role_arn = self._role_arn()
-        api = token_api.find_api(self.ctx)
-        if api:
-            out.api_id = api["ApiId"]
-            out.invoke_url = b.invoke_url(api["ApiId"], api["ApiEndpoint"])
+                out.domain_prefix, out.hosted_ui_url = pool["Domain"], b.hosted_ui_base(pool["Domain"])
+        if wanted & _FUNCTION_KEYS:
+            out.function_arn = found.function_arn
+            out.role_arn = found.role["Arn"] if found.role else None
+        if wanted & _API_KEYS and found.api:
+            out.api_id = found.api["ApiId"]
+            out.invoke_url = b.invoke_url(found.api["ApiId"], found.api["ApiEndpoint"])
             out.token_url = out.invoke_url.rstrip("/") + "/token"
         return out
+
+    def write_outputs(self) -> Path | None:
+        """``outputs.json`` in the run folder (for other tools, and the run summary)."""
+        return self.outputs().write_json(self.run_dir / "outputs.json") if self.run_dir else None

@@ -8,7 +8,6 @@ line naming the notebook, the cell and the error.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -18,13 +17,12 @@ from pathlib import Path
 from typing import Callable
 
 from . import summary
-from .errors import RunbookError
+from .errors import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, UsageError
 from .kernels import start_kernel_ahead
 from .params import load_params
+from .runbook import LAST_PROVISIONING_NOTEBOOK, TEARDOWN_NOTEBOOK
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-TEARDOWN = 99
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 
 
 @dataclass
@@ -41,8 +39,8 @@ def notebook_number(path: Path) -> int:
 def select_notebooks(notebooks_dir: Path, first: int = 0, last: int = 98, teardown: bool = False) -> list[Path]:
     found = sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
     if teardown:
-        return [p for p in found if notebook_number(p) in (0, TEARDOWN)]
-    return [p for p in found if first <= notebook_number(p) <= last and notebook_number(p) != TEARDOWN]
+        return [p for p in found if notebook_number(p) in (0, TEARDOWN_NOTEBOOK)]
+    return [p for p in found if first <= notebook_number(p) <= last and notebook_number(p) != TEARDOWN_NOTEBOOK]
 
 
 def default_run_dir(stack: str) -> Path:
@@ -54,9 +52,6 @@ def skip_slow_optional_imports() -> None:
     and compiles a grammar at import: about 2 s, for an "iri" format check that notebook
     validation never uses. Blocking the optional import makes jsonschema skip it."""
     sys.modules.setdefault("rfc3987_syntax", None)
-
-
-LAST_PROVISIONING_NOTEBOOK = 6  # 07-09 use the stack; a plan stops before them
 
 
 def run(params_file: str | Path, run_dir: str | Path | None = None, first: int = 0, last: int = 98,
@@ -73,11 +68,10 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
     for stale in (summary.SUMMARY_JSON, "outputs.json"):
         (run_dir / stale).unlink(missing_ok=True)
     if plan:
-        last = min(last, LAST_PROVISIONING_NOTEBOOK)
+        last = min(last, LAST_PROVISIONING_NOTEBOOK)  # later notebooks use the stack; a plan stops before them
     notebooks = select_notebooks(notebooks_dir, first, last, teardown)
     if not notebooks:
-        raise RunbookError(f"no notebooks selected in {notebooks_dir} (from {first} to {last})")
-    os.environ["COGNITO_RUNBOOK_RUN_DIR"] = str(run_dir)  # kernels inherit it
+        raise UsageError(f"no notebooks selected in {notebooks_dir} (from {first} to {last})")
     timings, error = [], None
     upcoming = start_kernel_ahead()
     try:
@@ -89,7 +83,7 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
                 papermill.execute_notebook(
                     str(notebook), str(run_dir / notebook.name),
                     parameters={"params_file": str(params_file), "plan": plan, "run_dir": str(run_dir),
-                                **({"confirm_stack": confirm_stack} if notebook_number(notebook) == TEARDOWN else {})},
+                                **({"confirm_stack": confirm_stack} if notebook_number(notebook) == TEARDOWN_NOTEBOOK else {})},
                     kernel_name="python3", km=km, progress_bar=False, log_output=False,
                     store_widget_state=False, record_timing=False, shutdown_kernel="immediate",
                 )

@@ -33,10 +33,10 @@ def _update(run_dir: Path, change) -> None:
         path.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def record_stage(run_dir: Path, result, backend) -> None:
+def record_stage(run_dir: Path, result, plan: bool) -> None:
     entry = {
         "stage": result.stage,
-        "plan": backend.plan,
+        "plan": plan,
         "counts": result.counts(),
         "seconds": round(result.seconds, 3),
         "aws_writes": result.aws_writes,

@@ -159,6 +159,7 @@ class MembershipsForm(w.VBox):
     """One row per user: the groups the user should be in."""
 
     def __init__(self, users: list[str], groups: list[str], memberships: dict[str, list[str]]):
+        self.users, self.groups = list(users), list(groups)
         self._selects: dict[str, w.SelectMultiple] = {}
         rows = []
         for user in users:

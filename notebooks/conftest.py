@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 
+from cognito_runbook.constants import RUN_DIR_ENV
 from cognito_runbook.local import control
 
 _private = None
@@ -22,7 +23,7 @@ def pytest_sessionstart(session):
 
     _private = control.private()
     _private.__enter__()
-    os.environ["COGNITO_RUNBOOK_RUN_DIR"] = tempfile.mkdtemp(prefix="cognito-runbook-nbval-")
+    os.environ[RUN_DIR_ENV] = tempfile.mkdtemp(prefix="cognito-runbook-nbval-")
 
 
 def pytest_sessionfinish(session, exitstatus):

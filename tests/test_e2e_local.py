@@ -215,10 +215,12 @@ def test_headless_memberships_form_applies_the_params_including_removals(provisi
 
     rb, out = provisioned
     narrowed = make_stack(memberships={"db2dba": ["DB2ADMIN"], "appuser": ["DB2USERS"]})  # db2dba leaves DB2USERS
-    facade = NotebookRunbook(narrowed, tmp_path / "params" / "x.yaml", str(tmp_path / "run"))
+    narrowed.run_dir = tmp_path / "run"
+    facade = NotebookRunbook(narrowed, tmp_path / "params" / "x.yaml")
     form = facade.memberships_form()
     assert form.values() == {"db2dba": ["DB2ADMIN"], "appuser": ["DB2USERS"]}
     facade.apply_memberships(form)
+    assert [s["stage"] for s in json.loads((tmp_path / "run" / "summary.json").read_text())["stages"]] == ["memberships"]
     groups = rb.backend.client("cognito-idp").admin_list_groups_for_user(UserPoolId=out.pool_id, Username="db2dba")["Groups"]
     assert [g["GroupName"] for g in groups] == ["DB2ADMIN"]
 

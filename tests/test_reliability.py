@@ -12,7 +12,7 @@ from cognito_runbook.backend import Backend
 from cognito_runbook.params import parse_params
 from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.runbook import Runbook
-from cognito_runbook.stages.common import STACK_TAG, paginate
+from cognito_runbook.aws import STACK_TAG, paginate
 from cognito_runbook.tokens import TokenVerifier, get_tokens
 from conftest import ROOT
 from faults import FaultInjector

@@ -1,6 +1,6 @@
 """Start, find and stop the local AWS process.
 
-The state lives in ``$COGNITO_RUNBOOK_HOME`` (default ``~/.cognito-runbook``):
+The state lives in the runbook's home folder (``$COGNITO_RUNBOOK_HOME``, default ``~/.cognito-runbook``):
 ``local.json`` (endpoint, pid), ``local.log``, and a lock file so that two notebooks
 or runs starting at once share one server instead of starting two.
 """
@@ -16,18 +16,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 from filelock import FileLock
 
+from ..constants import HOME_ENV, home
 from ..errors import BackendError
 from .server import STATE_FILE
 
 START_TIMEOUT = 60.0
-
-
-def home() -> Path:
-    return Path(os.environ.get("COGNITO_RUNBOOK_HOME", "~/.cognito-runbook")).expanduser()
 
 
 def _read_state() -> dict | None:
@@ -119,17 +115,17 @@ def _alive(pid: int) -> bool:
 def private():
     """A fresh local AWS in a temporary home, stopped and removed afterwards.
 
-    Sets ``COGNITO_RUNBOOK_HOME`` for this process and its children (notebook
+    Sets the home folder variable for this process and its children (notebook
     kernels inherit it), so nothing touches the user's own local AWS.
     """
-    old = os.environ.get("COGNITO_RUNBOOK_HOME")
+    old = os.environ.get(HOME_ENV)
     with tempfile.TemporaryDirectory(prefix="cognito-runbook-home-") as tmp:
-        os.environ["COGNITO_RUNBOOK_HOME"] = tmp
+        os.environ[HOME_ENV] = tmp
         try:
             yield ensure_running()
         finally:
             stop()
             if old is None:
-                os.environ.pop("COGNITO_RUNBOOK_HOME", None)
+                os.environ.pop(HOME_ENV, None)
             else:
-                os.environ["COGNITO_RUNBOOK_HOME"] = old
+                os.environ[HOME_ENV] = old

@@ -1,17 +1,14 @@
-"""What every stage shares: the run context, change records, tags and paging."""
+"""What every stage shares: the run context and its change records (AWS plumbing is in ``aws.py``)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from botocore.exceptions import ClientError
-
+from ..aws import stack_tags
 from ..backend import Backend
 from ..params import Params
 
-STACK_TAG = "cognito-runbook:stack"
 ACTIONS = ("create", "update", "delete", "unchanged")  # the kinds of Change
 
 
@@ -50,7 +47,7 @@ class Context:
 
     @property
     def tags(self) -> dict[str, str]:
-        return {STACK_TAG: self.params.stack}
+        return stack_tags(self.params.stack)
 
     def apply(self, stage: str, action: str, resource: str, name: str, call: Callable[..., Any] | None = None,
               detail: str = "", **kwargs) -> Any:
@@ -75,32 +72,3 @@ def sign_in_name(ctx: "Context", user: dict) -> str:
     if ctx.params.user_pool.sign_in == "email":
         return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "email"), user["Username"])
     return user["Username"]
-
-
-def error_code(err: ClientError) -> str:
-    return err.response.get("Error", {}).get("Code", "")
-
-
-def paginate(client, operation: str, key: str, **kwargs) -> list[dict]:
-    """All items of a paginated list call (botocore paginator when there is one)."""
-    if client.can_paginate(operation):
-        items: list[dict] = []
-        for page in client.get_paginator(operation).paginate(**kwargs):
-            items.extend(page.get(key, []))
-        return items
-    return getattr(client, operation)(**kwargs).get(key, [])
-
-
-def same_items(a, b) -> bool:
-    return sorted(a or []) == sorted(b or [])
-
-
-def retry_while(predicate: Callable[[ClientError], bool], call: Callable[[], Any], attempts: int = 10, delay: float = 2.0) -> Any:
-    """Repeat ``call`` while it fails with an error ``predicate`` accepts (bounded)."""
-    for attempt in range(attempts):
-        try:
-            return call()
-        except ClientError as err:
-            if attempt == attempts - 1 or not predicate(err):
-                raise
-            time.sleep(delay * (1.5 ** attempt))

@@ -7,12 +7,14 @@ uses the names as Db2 group names, so ``DB2ADMIN`` here is ``DB2ADMIN`` in
 
 from __future__ import annotations
 
-from .common import Context, paginate
+from ..aws import paginate
+from .common import Context
 
 STAGE = "groups"
 
 
 def pool_groups(ctx: Context, pool_id: str) -> dict[str, dict]:
+    """All groups of the pool by name."""
     return {g["GroupName"]: g for g in paginate(ctx.client("cognito-idp"), "list_groups", "Groups", UserPoolId=pool_id)}
 
 

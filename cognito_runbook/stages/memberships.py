@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from ..aws import error_code, error_message, paginate
 from ..errors import StageError
-from .common import Context, paginate, sign_in_name
+from .common import Context, sign_in_name
 
 STAGE = "memberships"
 
@@ -19,10 +20,10 @@ def ensure_memberships(ctx: Context, pool: dict | None) -> None:
     try:
         _ensure(ctx, pool)
     except ClientError as err:
-        code = err.response["Error"]["Code"]
+        code = error_code(err)
         if code in ("ResourceNotFoundException", "UserNotFoundException"):
             what = "a group" if code == "ResourceNotFoundException" else "a user"
-            raise StageError(f"memberships: {what} of the params does not exist in the pool yet ({err.response['Error'].get('Message', '')}); "
+            raise StageError(f"memberships: {what} of the params does not exist in the pool yet ({error_message(err)}); "
                              "run the users and groups stages (notebooks 02 and 03) first") from None
         raise
 
@@ -35,8 +36,7 @@ def _ensure(ctx: Context, pool: dict | None) -> None:
         wanted = {fold(user) for user, groups in ctx.params.memberships.items() if group.name in groups}
         members = set()
         if pool and not _group_missing(ctx, group.name):
-            listing = paginate(cognito, "list_users_in_group", "Users", UserPoolId=pool["Id"], GroupName=group.name)
-            members = {fold(sign_in_name(ctx, u)) for u in listing}
+            members = {fold(u) for u in group_members(ctx, pool["Id"], group.name)}
         for user in sorted(wanted - members):
             ctx.apply(STAGE, "create", "membership", f"{managed_users[user]} -> {group.name}",
                       cognito.admin_add_user_to_group if pool else None,
@@ -47,6 +47,21 @@ def _ensure(ctx: Context, pool: dict | None) -> None:
                       UserPoolId=pool["Id"], Username=managed_users[user], GroupName=group.name)
         for user in sorted(wanted & members):
             ctx.unchanged(STAGE, "membership", f"{managed_users[user]} -> {group.name}")
+
+
+def group_members(ctx: Context, pool_id: str, group: str) -> list[str]:
+    """Sign-in names of the group's members (one paginated listing)."""
+    listing = paginate(ctx.client("cognito-idp"), "list_users_in_group", "Users", UserPoolId=pool_id, GroupName=group)
+    return [sign_in_name(ctx, u) for u in listing]
+
+
+def pool_memberships(ctx: Context, pool_id: str, groups: list[str]) -> dict[str, list[str]]:
+    """Each user's groups among ``groups`` (groups that exist in the pool), as Cognito reports them to Db2."""
+    current: dict[str, list[str]] = {}
+    for group in groups:
+        for user in group_members(ctx, pool_id, group):
+            current.setdefault(user, []).append(group)
+    return current
 
 
 def _group_missing(ctx: Context, group: str) -> bool:

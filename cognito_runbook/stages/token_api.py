@@ -7,10 +7,11 @@ for API Gateway to invoke the function; done by hand here, scoped to this API an
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+import json
 
+from ..aws import get_or_none, owned_by, paginate
 from ..errors import StageError
-from .common import STACK_TAG, Context, error_code, paginate
+from .common import Context
 
 STAGE = "token_api"
 ROUTE_KEY = "GET /token"
@@ -20,7 +21,7 @@ STAGE_NAME = "$default"
 def find_api(ctx: Context) -> dict | None:
     """Our API: the configured name and our stack tag (API names are not unique)."""
     apis = paginate(ctx.client("apigatewayv2"), "get_apis", "Items")
-    ours = [a for a in apis if a["Name"] == ctx.params.token_api.name and (a.get("Tags") or {}).get(STACK_TAG) == ctx.stack]
+    ours = [a for a in apis if a["Name"] == ctx.params.token_api.name and owned_by(a.get("Tags"), ctx.stack)]
     if len(ours) > 1:
         raise StageError(f"token_api.name: {len(ours)} HTTP APIs named '{ctx.params.token_api.name}' carry stack tag {ctx.stack} "
                          f"({', '.join(a['ApiId'] for a in ours)}); delete the extra ones, then re-run")
@@ -111,14 +112,10 @@ def _ensure_stage(ctx: Context, api_id: str | None) -> None:
 
 
 def _invoke_statement(ctx: Context, api_id: str) -> dict | None:
-    import json
-
-    try:
-        policy = json.loads(ctx.client("lambda").get_policy(FunctionName=ctx.params.token_function.name)["Policy"])
-    except ClientError as err:
-        if error_code(err) == "ResourceNotFoundException":
-            return None
-        raise
+    found = get_or_none(ctx.client("lambda").get_policy, FunctionName=ctx.params.token_function.name)
+    if found is None:
+        return None
+    policy = json.loads(found["Policy"])
     return next((s for s in policy.get("Statement", []) if s.get("Sid") == permission_sid(ctx, api_id)), None)
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from ..aws import error_code, get_or_none, owned_by, owner, retry_while, tag_list
 from ..errors import StageError
-from .common import STACK_TAG, Context, error_code, retry_while
+from .common import Context
 
 STAGE = "token_function"
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "generate_token.py"
@@ -64,7 +65,7 @@ def code_sha256(blob: bytes) -> str:
     return base64.b64encode(hashlib.sha256(blob).digest()).decode()
 
 
-def _policy_doc(raw) -> dict:
+def policy_document(raw) -> dict:
     # IAM returns documents URL-encoded JSON strings through some SDK paths, dicts through boto3.
     if isinstance(raw, str):
         from urllib.parse import unquote
@@ -73,26 +74,45 @@ def _policy_doc(raw) -> dict:
     return raw
 
 
+# -- look-ups ----------------------------------------------------------------------
+
+def find_function(ctx: Context, ours_only: bool = False) -> dict | None:
+    """``GetFunction`` of the configured name (configuration and tags), or None.
+    ``ours_only``: None as well when the function carries another stack's tag (or none)."""
+    fn = get_or_none(ctx.client("lambda").get_function, FunctionName=ctx.params.token_function.name)
+    if fn is not None and ours_only and not owned_by(fn.get("Tags"), ctx.stack):
+        return None  # same name, not ours: never wire it to our API
+    return fn
+
+
+def find_role(ctx: Context) -> dict | None:
+    found = get_or_none(ctx.client("iam").get_role, RoleName=role_name(ctx))
+    return found["Role"] if found else None
+
+
+def describe_inline_policy(ctx: Context) -> dict:
+    """The role's inline policy as IAM holds it (not as the params say it should be); {} if none."""
+    found = get_or_none(ctx.client("iam").get_role_policy, RoleName=role_name(ctx), PolicyName=INLINE_POLICY)
+    return policy_document(found["PolicyDocument"]) if found else {}
+
+
+# -- ensure --------------------------------------------------------------------------
+
 def ensure_role(ctx: Context, pool: dict | None) -> str | None:
     iam = ctx.client("iam")
     name = role_name(ctx)
-    tags = [{"Key": k, "Value": v} for k, v in ctx.tags.items()]
-    try:
-        role = iam.get_role(RoleName=name)["Role"]
-    except ClientError as err:
-        if error_code(err) != "NoSuchEntity":
-            raise
-        role = None
+    role = find_role(ctx)
     if role is None:
-        created = ctx.apply(STAGE, "create", "IAM role", name, iam.create_role, RoleName=name, Tags=tags,
+        created = ctx.apply(STAGE, "create", "IAM role", name, iam.create_role, RoleName=name, Tags=tag_list(ctx.tags),
                             AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
                             Description=f"generateToken for cognito-runbook stack {ctx.stack}")
         arn = created["Role"]["Arn"] if created else None
     else:
-        role_tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name).get("Tags", [])}
-        if role_tags.get(STACK_TAG) != ctx.stack:
-            raise StageError(f"IAM role {name} exists but was not made by stack {ctx.stack}; rename the stack or delete that role")
-        if _policy_doc(role["AssumeRolePolicyDocument"]) != TRUST_POLICY:
+        role_tags = iam.list_role_tags(RoleName=name).get("Tags", [])
+        if not owned_by(role_tags, ctx.stack):
+            raise StageError(f"IAM role {name} exists but was not made by stack {ctx.stack}{_made_by(role_tags)}; "
+                             "rename the stack or delete that role")
+        if policy_document(role["AssumeRolePolicyDocument"]) != TRUST_POLICY:
             ctx.apply(STAGE, "update", "IAM role", name, iam.update_assume_role_policy, detail="trust policy",
                       RoleName=name, PolicyDocument=json.dumps(TRUST_POLICY))
         else:
@@ -106,13 +126,7 @@ def _ensure_inline_policy(ctx: Context, pool: dict | None, exists: bool) -> None
     iam = ctx.client("iam")
     name = role_name(ctx)
     want = role_policy(ctx, pool["Arn"] if pool else "arn:aws:cognito-idp:(pool to be created)")
-    have = None
-    if exists:
-        try:
-            have = _policy_doc(iam.get_role_policy(RoleName=name, PolicyName=INLINE_POLICY)["PolicyDocument"])
-        except ClientError as err:
-            if error_code(err) != "NoSuchEntity":
-                raise
+    have = (describe_inline_policy(ctx) or None) if exists else None  # a new role has no policy yet
     if have == want:
         ctx.unchanged(STAGE, "inline policy", INLINE_POLICY)
         return
@@ -145,12 +159,7 @@ def ensure_token_function(ctx: Context, pool: dict | None, client_id: str | None
     want = function_config(ctx, pool, client_id, role_arn)
     blob = deployment_zip()
     name = want["FunctionName"]
-    try:
-        have = lam.get_function(FunctionName=name)
-    except ClientError as err:
-        if error_code(err) != "ResourceNotFoundException":
-            raise
-        have = None
+    have = find_function(ctx)
     if have is None:
         created = ctx.apply(STAGE, "create", "Lambda function", name,
                             lambda **kw: retry_while(_role_not_ready, lambda: lam.create_function(**kw)),
@@ -159,9 +168,9 @@ def ensure_token_function(ctx: Context, pool: dict | None, client_id: str | None
             lam.get_waiter("function_active_v2").wait(FunctionName=name)
         return created["FunctionArn"] if created else None
     config = have["Configuration"]
-    tags = have.get("Tags") or {}
-    if tags.get(STACK_TAG) != ctx.stack:
-        raise StageError(f"token_function.name: a Lambda function '{name}' exists but was not made by stack {ctx.stack}; choose another name")
+    if not owned_by(have.get("Tags"), ctx.stack):
+        raise StageError(f"token_function.name: a Lambda function '{name}' exists but was not made by stack {ctx.stack}"
+                         f"{_made_by(have.get('Tags'))}; choose another name")
     drift = [k for k in ("Runtime", "Role", "Handler", "Timeout", "MemorySize") if config.get(k) != want[k]]
     if (config.get("Environment") or {}).get("Variables", {}) != want["Environment"]["Variables"]:
         drift.append("Environment")
@@ -184,22 +193,17 @@ def _wait_updated(ctx: Context, name: str) -> None:
 def delete_token_function(ctx: Context) -> None:
     lam, iam = ctx.client("lambda"), ctx.client("iam")
     name = ctx.params.token_function.name
-    try:
-        fn = lam.get_function(FunctionName=name)
-        if (fn.get("Tags") or {}).get(STACK_TAG) == ctx.stack:
-            ctx.apply(STAGE, "delete", "Lambda function", name, lam.delete_function, FunctionName=name)
-    except ClientError as err:
-        if error_code(err) != "ResourceNotFoundException":
-            raise
+    if find_function(ctx, ours_only=True):
+        ctx.apply(STAGE, "delete", "Lambda function", name, lam.delete_function, FunctionName=name)
     role = role_name(ctx)
-    try:
-        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role).get("Tags", [])}
-    except ClientError as err:
-        if error_code(err) == "NoSuchEntity":
-            return
-        raise
-    if tags.get(STACK_TAG) != ctx.stack:
+    tags = get_or_none(iam.list_role_tags, RoleName=role)
+    if tags is None or not owned_by(tags.get("Tags"), ctx.stack):
         return
     for policy in iam.list_role_policies(RoleName=role).get("PolicyNames", []):
         ctx.apply(STAGE, "delete", "inline policy", policy, iam.delete_role_policy, RoleName=role, PolicyName=policy)
     ctx.apply(STAGE, "delete", "IAM role", role, iam.delete_role, RoleName=role)
+
+
+def _made_by(tags) -> str:
+    stack = owner(tags)
+    return f" (it belongs to stack {stack})" if stack else " (it carries no stack tag: made by hand or another tool)"

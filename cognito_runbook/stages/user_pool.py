@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from ..aws import error_code, owned_by, paginate, same_items
 from ..errors import StageError
-from .common import STACK_TAG, Context, error_code, paginate, same_items
+from .common import Context
 
 STAGE = "user_pool"
 EXPLICIT_AUTH_FLOWS = [
@@ -90,7 +91,7 @@ def find_pool(ctx: Context) -> dict | None:
         if summary["Name"] != ctx.params.user_pool.name:
             continue
         pool = cognito.describe_user_pool(UserPoolId=summary["Id"])["UserPool"]
-        if (pool.get("UserPoolTags") or {}).get(STACK_TAG) == ctx.stack:
+        if owned_by(pool.get("UserPoolTags"), ctx.stack):
             ours.append(pool)
     if len(ours) > 1:
         ids = ", ".join(p["Id"] for p in ours)

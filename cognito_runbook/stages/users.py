@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from ..aws import error_code, error_message, owned_by, paginate
 from ..errors import StageError
 from ..passwords import PasswordStore, stack_secrets
-from .common import STACK_TAG, Context, error_code, paginate, sign_in_name
+from .common import Context, sign_in_name
 
 STAGE = "users"
 
@@ -31,7 +32,7 @@ def _email(user: dict) -> str | None:
 
 
 def ensure_users(ctx: Context, pool: dict | None) -> None:
-    store = PasswordStore(ctx)
+    store = PasswordStore(ctx, stage=STAGE)
     existing = pool_users(ctx, pool["Id"]) if pool else {}
     for index, user in enumerate(ctx.params.users):
         have = existing.get(_key(ctx, user.name))
@@ -82,7 +83,7 @@ def _call(ctx: Context, index: int, name: str, action: str, call, detail: str = 
 
 
 def _user_error(err: ClientError, index: int, name: str) -> StageError:
-    code, message = error_code(err), err.response["Error"].get("Message", "")
+    code, message = error_code(err), error_message(err)
     if code == "InvalidPasswordException":
         return StageError(f"users[{index}].password: the pool rejected the password for '{name}' ({message}); choose one that meets the policy. The user was not created")
     if code in ("UsernameExistsException", "AliasExistsException"):
@@ -102,7 +103,6 @@ def delete_user_secrets(ctx: Context) -> None:
     """Generated passwords live in Secrets Manager; remove the ones this stack made."""
     secrets = ctx.client("secretsmanager")
     for secret in stack_secrets(ctx):
-        tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
-        if tags.get(STACK_TAG) == ctx.stack:
+        if owned_by(secret.get("Tags"), ctx.stack):
             ctx.apply(STAGE, "delete", "secret", secret["Name"], secrets.delete_secret,
                       SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
