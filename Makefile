@@ -1,12 +1,12 @@
 # Two commands for a fresh machine with only Python and pip:
 #   make run    set up, then run the whole runbook against the embedded local AWS
-#   make test   set up, then run the tests and the notebook (nbval) checks
+#   make test   set up, then lint, run the tests and the notebook (nbval) checks
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PARAMS ?= params/local.yaml
 
-.PHONY: run test test-unit test-notebooks docs bench clean setup
+.PHONY: run test lint docs bench clean setup
 
 $(BIN)/cognito-runbook: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ setup: $(BIN)/cognito-runbook
 run: setup
 	$(BIN)/cognito-runbook run $(PARAMS) --out runs/latest
 
-test: setup
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint
 	$(BIN)/pytest tests
 	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
 

@@ -10,6 +10,7 @@ import sys
 import time
 
 from common import local_params, report, runbook
+
 from cognito_runbook.local import control
 
 STAGES = ("user_pool", "users", "groups", "memberships")
@@ -17,10 +18,18 @@ STAGES = ("user_pool", "users", "groups", "memberships")
 
 def params(users: int, source: str) -> dict:
     groups = [{"name": f"DB2G{i:02d}", "description": f"group {i}"} for i in range(20)]
-    people = [{"name": f"user{i:04d}", "password": "env:BENCH_PASSWORD" if source == "env" else "generate"} for i in range(users)]
+    people = [
+        {"name": f"user{i:04d}", "password": "env:BENCH_PASSWORD" if source == "env" else "generate"}
+        for i in range(users)
+    ]
     memberships = {p["name"]: [groups[i % 20]["name"], groups[(i + 7) % 20]["name"]] for i, p in enumerate(people)}
-    return local_params(stack="scale", users=people, groups=groups, memberships=memberships,
-                        user_pool={"name": "ScalePool", "domain_prefix": "scale-bench"})
+    return local_params(
+        stack="scale",
+        users=people,
+        groups=groups,
+        memberships=memberships,
+        user_pool={"name": "ScalePool", "domain_prefix": "scale-bench"},
+    )
 
 
 def by_operation(counter) -> str:
@@ -43,14 +52,17 @@ def main():
         again_seconds = time.perf_counter() - started
     log1, log2 = first.backend.log, again.backend.log
     per_user_reads = {op: n for op, n in log2.reads.items() if n >= users}
-    report(f"{users:,} users ({source} passwords), 20 groups, {2 * users:,} memberships", [
-        ("first run", f"{first_seconds:.1f} s, {log1.total():,} AWS calls = {log1.total() / users:.2f} per user"),
-        ("  writes", by_operation(log1.writes)),
-        ("  reads", by_operation(log1.reads)),
-        ("no-op re-run", f"{again_seconds:.1f} s, {log2.total():,} AWS calls, {sum(log2.writes.values())} writes"),
-        ("  reads", by_operation(log2.reads)),
-        ("  per-user read calls", "none" if not per_user_reads else by_operation(per_user_reads)),
-    ])
+    report(
+        f"{users:,} users ({source} passwords), 20 groups, {2 * users:,} memberships",
+        [
+            ("first run", f"{first_seconds:.1f} s, {log1.total():,} AWS calls = {log1.total() / users:.2f} per user"),
+            ("  writes", by_operation(log1.writes)),
+            ("  reads", by_operation(log1.reads)),
+            ("no-op re-run", f"{again_seconds:.1f} s, {log2.total():,} AWS calls, {sum(log2.writes.values())} writes"),
+            ("  reads", by_operation(log2.reads)),
+            ("  per-user read calls", "none" if not per_user_reads else by_operation(per_user_reads)),
+        ],
+    )
 
 
 if __name__ == "__main__":

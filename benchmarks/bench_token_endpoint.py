@@ -18,6 +18,7 @@ import time
 import urllib.request
 
 from common import ROOT, interleaved, private_stack, report
+
 from cognito_runbook.passwords import PasswordStore
 
 HANDLER_DIR = ROOT / "cognito_runbook" / "lambda_src"
@@ -43,8 +44,14 @@ def http_rate(url: str, auth: str, clients: int, seconds: float = 4.0) -> float:
 
 def import_time(statement: str, repeat: int = 9) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    samples = [float(subprocess.run([sys.executable, "-c", code], cwd=HANDLER_DIR, capture_output=True, text=True, check=True).stdout)
-               for _ in range(repeat)]
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], cwd=HANDLER_DIR, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(repeat)
+    ]
     return statistics.median(samples)
 
 
@@ -52,8 +59,14 @@ def main():
     with private_stack() as (endpoint, rb, out):
         user = rb.params.users[0]
         password = PasswordStore(rb.ctx).existing(user)
-        os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                          AWS_DEFAULT_REGION=out.region, USER_POOL_ID=out.pool_id, CLIENT_ID=out.client_id)
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=out.region,
+            USER_POOL_ID=out.pool_id,
+            CLIENT_ID=out.client_id,
+        )
         sys.path.insert(0, str(HANDLER_DIR))
         import boto3
         import generate_token as handler
@@ -61,38 +74,69 @@ def main():
         auth = "Basic " + base64.b64encode(f"{user.name}:{password}".encode()).decode()
         event = {"version": "2.0", "headers": {"authorization": auth}, "requestContext": {"http": {"method": "GET"}}}
         bare_client = boto3.client("cognito-idp")
-        params = dict(UserPoolId=out.pool_id, ClientId=out.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                      AuthParameters={"USERNAME": user.name, "PASSWORD": password})
+        params = dict(
+            UserPoolId=out.pool_id,
+            ClientId=out.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": user.name, "PASSWORD": password},
+        )
 
         def per_request_client():
             handler._client = None  # as the console runbook's handler: a new client for every request
             handler.lambda_handler(event, None)
 
         assert handler.lambda_handler(event, None)["statusCode"] == 200
-        times = interleaved({"bare": lambda: bare_client.admin_initiate_auth(**params),
-                             "warm": lambda: handler.lambda_handler(event, None),
-                             "per_request": per_request_client}, rounds=7, per_round=40)
+        times = interleaved(
+            {
+                "bare": lambda: bare_client.admin_initiate_auth(**params),
+                "warm": lambda: handler.lambda_handler(event, None),
+                "per_request": per_request_client,
+            },
+            rounds=7,
+            per_round=40,
+        )
         handler._client = None
         rates = {n: http_rate(out.token_url, auth, n) for n in (1, 4, 8)}
         bare_rate = 1 / times["bare"]
-        report("token endpoint, warm (median per call, 7 interleaved rounds of 40)", [
-            ("bare admin_initiate_auth", f"{times['bare'] * 1000:.2f} ms"),
-            ("deployed handler (client once per container)", f"{times['warm'] * 1000:.2f} ms  overhead {100 * (times['warm'] / times['bare'] - 1):+.1f} %"),
-            ("handler building a client per request", f"{times['per_request'] * 1000:.2f} ms  = {times['per_request'] / times['bare']:.2f}x the bare call"),
-            ("GET /token over HTTP, 1 client", f"{rates[1]:.0f} req/s  ({rates[1] / bare_rate:.2f} of the bare call's {bare_rate:.0f}/s)"),
-            ("GET /token over HTTP, 4 clients", f"{rates[4]:.0f} req/s"),
-            ("GET /token over HTTP, 8 clients", f"{rates[8]:.0f} req/s"),
-        ])
+        report(
+            "token endpoint, warm (median per call, 7 interleaved rounds of 40)",
+            [
+                ("bare admin_initiate_auth", f"{times['bare'] * 1000:.2f} ms"),
+                (
+                    "deployed handler (client once per container)",
+                    f"{times['warm'] * 1000:.2f} ms  overhead {100 * (times['warm'] / times['bare'] - 1):+.1f} %",
+                ),
+                (
+                    "handler building a client per request",
+                    f"{times['per_request'] * 1000:.2f} ms  = {times['per_request'] / times['bare']:.2f}x the bare call",
+                ),
+                (
+                    "GET /token over HTTP, 1 client",
+                    f"{rates[1]:.0f} req/s  ({rates[1] / bare_rate:.2f} of the bare call's {bare_rate:.0f}/s)",
+                ),
+                ("GET /token over HTTP, 4 clients", f"{rates[4]:.0f} req/s"),
+                ("GET /token over HTTP, 8 clients", f"{rates[8]:.0f} req/s"),
+            ],
+        )
     handler_import = import_time("import generate_token")
     boto_import = import_time("import boto3")
     first_call = import_time("import generate_token; generate_token._cognito()")
     bare_first = import_time("import boto3; boto3.client('cognito-idp', region_name='us-east-1')")
-    report("token endpoint, cold (fresh interpreter, median of 9)", [
-        ("import generate_token", f"{handler_import * 1000:.1f} ms  = {handler_import / boto_import:.2f}x import boto3"),
-        ("import boto3", f"{boto_import * 1000:.1f} ms"),
-        ("handler import + its client", f"{first_call * 1000:.1f} ms  = {first_call / bare_first:.2f}x boto3 import + client"),
-        ("import boto3 + cognito-idp client", f"{bare_first * 1000:.1f} ms"),
-    ])
+    report(
+        "token endpoint, cold (fresh interpreter, median of 9)",
+        [
+            (
+                "import generate_token",
+                f"{handler_import * 1000:.1f} ms  = {handler_import / boto_import:.2f}x import boto3",
+            ),
+            ("import boto3", f"{boto_import * 1000:.1f} ms"),
+            (
+                "handler import + its client",
+                f"{first_call * 1000:.1f} ms  = {first_call / bare_first:.2f}x boto3 import + client",
+            ),
+            ("import boto3 + cognito-idp client", f"{bare_first * 1000:.1f} ms"),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ and "try again while IAM catches up" mean the same thing everywhere.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -77,7 +78,9 @@ def same_items(a, b) -> bool:
     return sorted(a or []) == sorted(b or [])
 
 
-def retry_while(predicate: Callable[[ClientError], bool], call: Callable[[], Any], attempts: int = 10, delay: float = 2.0) -> Any:
+def retry_while(
+    predicate: Callable[[ClientError], bool], call: Callable[[], Any], attempts: int = 10, delay: float = 2.0
+) -> Any:
     """Repeat ``call`` while it fails with an error ``predicate`` accepts (bounded)."""
     for attempt in range(attempts):
         try:

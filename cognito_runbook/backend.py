@@ -64,15 +64,18 @@ class CallLog:
     def _before_call(self, model, **_):
         service = model.service_model.service_name
         if self.plan and is_write(model.name):
-            raise PlanModeWrite(f"plan mode: refused write call {service}.{model.name} (this is a bug in cognito-runbook)")
+            raise PlanModeWrite(
+                f"plan mode: refused write call {service}.{model.name} (this is a bug in cognito-runbook)"
+            )
         self.calls[f"{service}.{model.name}"] += 1
 
 
 class Backend:
     """Clients for one account and region, local or real."""
 
-    def __init__(self, kind: str, region: str, profile: str | None = None,
-                 endpoint_url: str | None = None, plan: bool = False):
+    def __init__(
+        self, kind: str, region: str, profile: str | None = None, endpoint_url: str | None = None, plan: bool = False
+    ):
         self.kind = kind
         self.region = region
         self.endpoint_url = endpoint_url
@@ -84,7 +87,9 @@ class Backend:
             else:
                 self.session = boto3.Session(profile_name=profile, region_name=region)
         except ProfileNotFound:
-            raise BackendError(f"profile: AWS profile '{profile}' is not in ~/.aws/config; fix the name or remove it to use the default credentials") from None
+            raise BackendError(
+                f"profile: AWS profile '{profile}' is not in ~/.aws/config; fix the name or remove it to use the default credentials"
+            ) from None
         self.session._session.register_component("data_loader", _LOADER)
         self.session.events.register("before-call.*.*", self.log._before_call)
         self._clients: dict[str, object] = {}
@@ -97,8 +102,12 @@ class Backend:
     def client(self, service: str):
         if service not in self._clients:
             mode = "adaptive" if service in ADAPTIVE_SERVICES else "standard"
-            config = Config(retries={"mode": mode, "max_attempts": 8}, connect_timeout=10, read_timeout=60,
-                            user_agent_extra=USER_AGENT)
+            config = Config(
+                retries={"mode": mode, "max_attempts": 8},
+                connect_timeout=10,
+                read_timeout=60,
+                user_agent_extra=USER_AGENT,
+            )
             self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
         return self._clients[service]
 
@@ -113,12 +122,16 @@ class Backend:
         try:
             return self.client("sts").get_caller_identity()["Account"]
         except NoCredentialsError:
-            raise BackendError("no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run on a host with an instance role (or use backend: local)") from None
+            raise BackendError(
+                "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run on a host with an instance role (or use backend: local)"
+            ) from None
         except NoRegionError:
             raise BackendError("region: no AWS region set; put region: in the params file") from None
         except ClientError as err:
             code = err.response["Error"]["Code"]
-            raise BackendError(f"AWS rejected the credentials ({code}): {err.response['Error'].get('Message', '')}; refresh them (aws sso login, or new keys)") from None
+            raise BackendError(
+                f"AWS rejected the credentials ({code}): {err.response['Error'].get('Message', '')}; refresh them (aws sso login, or new keys)"
+            ) from None
         except BotoCoreError as err:
             raise BackendError(f"cannot reach AWS STS in {self.region}: {err}") from None
 
@@ -150,7 +163,9 @@ def connect(params, plan: bool = False, start_local: bool = True) -> Backend:
 
         endpoint = control.ensure_running() if start_local else control.endpoint()
         if endpoint is None:
-            raise BackendError("the local AWS is not running; start it with `cognito-runbook local start` or run notebook 00")
+            raise BackendError(
+                "the local AWS is not running; start it with `cognito-runbook local start` or run notebook 00"
+            )
         return Backend("local", params.region, endpoint_url=endpoint, plan=plan)
     backend = Backend("aws", params.region, profile=params.profile, plan=plan)
     backend.check_credentials()

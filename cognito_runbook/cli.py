@@ -14,8 +14,15 @@ def _cmd_run(args) -> int:
     from . import runner
     from .runbook import notebook_of
 
-    result = runner.run(args.params, args.out, notebook_of(args.first), notebook_of(args.last), args.teardown, args.plan,
-                        confirm_stack=args.yes)
+    result = runner.run(
+        args.params,
+        args.out,
+        notebook_of(args.first),
+        notebook_of(args.last),
+        args.teardown,
+        args.plan,
+        confirm_stack=args.yes,
+    )
     print(f"\nrun folder: {result.run_dir}")
     print((result.run_dir / "summary.txt").read_text(), end="")
     if result.exit_code == EXIT_DRIFT:
@@ -33,7 +40,9 @@ def _cmd_local(args) -> int:
         print("stopped" if control.stop() else "not running")
     else:
         state = control.status()
-        print(f"running at {state['endpoint']} (pid {state['pid']}, since {state['started']})" if state else "not running")
+        print(
+            f"running at {state['endpoint']} (pid {state['pid']}, since {state['started']})" if state else "not running"
+        )
         return EXIT_OK if state else EXIT_FAILED
     return EXIT_OK
 
@@ -94,9 +103,15 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("params", help="params YAML file, e.g. params/local.yaml")
     run.add_argument("--out", help="run folder (default runs/<stack>-<time>)")
     run.add_argument("--from", dest="first", default="0", help="first notebook, by number or stage name (default 0)")
-    run.add_argument("--to", dest="last", default="98", help="last notebook, by number or stage name (default: all but teardown)")
+    run.add_argument(
+        "--to", dest="last", default="98", help="last notebook, by number or stage name (default: all but teardown)"
+    )
     run.add_argument("--teardown", action="store_true", help="run the teardown notebook (99) instead")
-    run.add_argument("--plan", action="store_true", help="report what would change (notebooks 00-06), change nothing; exit 3 on drift")
+    run.add_argument(
+        "--plan",
+        action="store_true",
+        help="report what would change (notebooks 00-06), change nothing; exit 3 on drift",
+    )
     run.add_argument("--yes", default="", metavar="STACK", help="with --teardown on AWS: confirm by naming the stack")
     run.set_defaults(func=_cmd_run)
 
@@ -120,7 +135,9 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("params")
     out.set_defaults(func=_cmd_outputs)
 
-    docs = sub.add_parser("docs", help="re-execute the notebooks in place against a fresh local AWS (committed outputs)")
+    docs = sub.add_parser(
+        "docs", help="re-execute the notebooks in place against a fresh local AWS (committed outputs)"
+    )
     docs.set_defaults(func=_cmd_docs)
     return p
 

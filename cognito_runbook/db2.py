@@ -5,7 +5,10 @@ shared/reference/db2-facts.md): letters, digits, @ # $; not a reserved name or S
 reserved word; no IBM/SQL/SYS prefix; at most 128 bytes.
 """
 
+import datetime as _dt
+import json as _json
 import re
+from pathlib import Path as _Path
 
 MAX_AUTH_NAME_BYTES = 128
 RESERVED_NAMES = {"USERS", "ADMINS", "GUESTS", "PUBLIC", "LOCAL"}
@@ -13,13 +16,64 @@ RESERVED_PREFIXES = ("IBM", "SQL", "SYS")
 # SQL reserved words that are plausible as group names. The full Db2 list is long;
 # these are the ones a DBA could realistically type as a group or user name.
 SQL_RESERVED_WORDS = {
-    "ALL", "ALTER", "AND", "ANY", "AS", "AUTHORIZATION", "BY", "CASE", "CHECK",
-    "COLUMN", "CONNECT", "CREATE", "CURRENT", "DATABASE", "DEFAULT", "DELETE",
-    "DISTINCT", "DROP", "ELSE", "END", "EXECUTE", "EXISTS", "FOR", "FROM", "GRANT",
-    "GROUP", "HAVING", "IN", "INDEX", "INSERT", "INTO", "IS", "JOIN", "LIKE", "NOT",
-    "NULL", "OF", "ON", "OR", "ORDER", "PROCEDURE", "REVOKE", "ROLE", "SCHEMA",
-    "SELECT", "SESSION_USER", "SET", "TABLE", "THEN", "TO", "UNION", "UPDATE", "USER",
-    "USING", "VALUES", "VIEW", "WHERE", "WITH",
+    "ALL",
+    "ALTER",
+    "AND",
+    "ANY",
+    "AS",
+    "AUTHORIZATION",
+    "BY",
+    "CASE",
+    "CHECK",
+    "COLUMN",
+    "CONNECT",
+    "CREATE",
+    "CURRENT",
+    "DATABASE",
+    "DEFAULT",
+    "DELETE",
+    "DISTINCT",
+    "DROP",
+    "ELSE",
+    "END",
+    "EXECUTE",
+    "EXISTS",
+    "FOR",
+    "FROM",
+    "GRANT",
+    "GROUP",
+    "HAVING",
+    "IN",
+    "INDEX",
+    "INSERT",
+    "INTO",
+    "IS",
+    "JOIN",
+    "LIKE",
+    "NOT",
+    "NULL",
+    "OF",
+    "ON",
+    "OR",
+    "ORDER",
+    "PROCEDURE",
+    "REVOKE",
+    "ROLE",
+    "SCHEMA",
+    "SELECT",
+    "SESSION_USER",
+    "SET",
+    "TABLE",
+    "THEN",
+    "TO",
+    "UNION",
+    "UPDATE",
+    "USER",
+    "USING",
+    "VALUES",
+    "VIEW",
+    "WHERE",
+    "WITH",
 }
 _ALLOWED = re.compile(r"^[A-Za-z0-9@#$]+$")
 
@@ -32,9 +86,7 @@ def db2_name_problems(name: str) -> list[str]:
         return ["is empty; give a name of letters, digits, @, # or $"]
     if not _ALLOWED.match(name):
         bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9@#$]", c)})
-        problems.append(
-            f"contains {' '.join(repr(c) for c in bad)}; Db2 names allow only letters, digits, @, # and $"
-        )
+        problems.append(f"contains {' '.join(repr(c) for c in bad)}; Db2 names allow only letters, digits, @, # and $")
     if upper in RESERVED_NAMES:
         problems.append(f"'{name}' is reserved by Db2 ({', '.join(sorted(RESERVED_NAMES))}); pick another name")
     elif upper in SQL_RESERVED_WORDS:
@@ -53,12 +105,13 @@ def db2_name_problems(name: str) -> list[str]:
 # the Db2 host; or Db2's built-in JWT support (11.5.4+): db2token.cfg + a GSKit keystore
 # holding the pool's signing keys as certificates.
 
-import datetime as _dt
-import json as _json
-from pathlib import Path as _Path
 
-HOST_ACTIONS = ["cognito-idp:GetGroup", "cognito-idp:AdminListGroupsForUser",
-                "cognito-idp:AdminGetUser", "cognito-idp:ListUserPoolClients"]
+HOST_ACTIONS = [
+    "cognito-idp:GetGroup",
+    "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:ListUserPoolClients",
+]
 AUTHID_CLAIM = {"access": "username", "id": "cognito:username"}
 KEYDB = "/home/db2inst1/jwtkeys.p12"
 
@@ -70,8 +123,12 @@ def cognito_userpools_json(pool_id: str, pool_name: str) -> dict:
 
 def host_policy(pool_arn: str) -> dict:
     """What the Db2 host (its EC2 role or credentials) needs on the pool."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Db2AwsSecurityPlugin", "Effect": "Allow", "Action": list(HOST_ACTIONS), "Resource": pool_arn}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Db2AwsSecurityPlugin", "Effect": "Allow", "Action": list(HOST_ACTIONS), "Resource": pool_arn}
+        ],
+    }
 
 
 def key_label(index: int) -> str:
@@ -81,8 +138,13 @@ def key_label(index: int) -> str:
 def db2token_cfg(issuer: str, labels: list[str], token_type: str = "access", keydb: str = KEYDB) -> str:
     """A db2token.cfg for Db2's built-in JWT support. One authid claim per issuer block,
     so the file is for one token type."""
-    lines = ["VERSION=1", "TOKEN_TYPES_SUPPORTED=JWT", f"JWT_KEYDB={keydb}", f"JWT_IDP_ISSUER={issuer}",
-             f"JWT_IDP_AUTHID_CLAIM={AUTHID_CLAIM[token_type]}"]
+    lines = [
+        "VERSION=1",
+        "TOKEN_TYPES_SUPPORTED=JWT",
+        f"JWT_KEYDB={keydb}",
+        f"JWT_IDP_ISSUER={issuer}",
+        f"JWT_IDP_AUTHID_CLAIM={AUTHID_CLAIM[token_type]}",
+    ]
     lines += [f"JWT_IDP_RSA_CERTIFICATE_LABEL={label}" for label in labels]
     return "\n".join(lines) + "\n"
 
@@ -111,13 +173,21 @@ def jwk_certificates(jwks: dict) -> tuple[bytes, list[tuple[str, bytes]]]:
 
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cognito-runbook key wrapper CA")])
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
+
     def build(subject, public_key, is_ca):
-        return (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(public_key)
-                .serial_number(x509.random_serial_number()).not_valid_before(now - _dt.timedelta(days=1))
-                .not_valid_after(now + _dt.timedelta(days=3650))
-                .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-                .sign(ca_key, hashes.SHA256()))
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(days=1))
+            .not_valid_after(now + _dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )
+
     ca_cert = build(ca_name, ca_key.public_key(), True)
     certs = []
     for i, jwk in enumerate(k for k in jwks.get("keys", []) if k.get("kty") == "RSA"):
@@ -132,47 +202,64 @@ def gskit_commands(labels: list[str], keydb: str = KEYDB) -> str:
         "# Run as the instance owner on the Db2 server, with KEYSTORE_PASSWORD set to a password you choose",
         "# (-stash keeps it for Db2; it is never written here).",
         'if [ -z "$KEYSTORE_PASSWORD" ]; then echo "set KEYSTORE_PASSWORD first" >&2; exit 1; fi',
-        f"gsk8capicmd_64 -keydb -create -db {keydb} -type pkcs12 -stash -pw \"$KEYSTORE_PASSWORD\"",
+        f'gsk8capicmd_64 -keydb -create -db {keydb} -type pkcs12 -stash -pw "$KEYSTORE_PASSWORD"',
         f"gsk8capicmd_64 -cert -add -db {keydb} -stashed -label cognito-runbook-ca -file keys/cognito-runbook-ca.crt -format ascii",
     ]
-    lines += [f"gsk8capicmd_64 -cert -add -db {keydb} -stashed -label {label} -file keys/{label}.crt -format ascii" for label in labels]
-    lines += [f"gsk8capicmd_64 -cert -list -db {keydb} -stashed",
-              "cp db2token.cfg $HOME/sqllib/cfg/db2token.cfg",
-              "db2 update dbm cfg using SRVCON_AUTH SERVER_ENCRYPT_TOKEN",
-              "db2 \"call sysproc.admin_refresh_config('token')\""]
+    lines += [
+        f"gsk8capicmd_64 -cert -add -db {keydb} -stashed -label {label} -file keys/{label}.crt -format ascii"
+        for label in labels
+    ]
+    lines += [
+        f"gsk8capicmd_64 -cert -list -db {keydb} -stashed",
+        "cp db2token.cfg $HOME/sqllib/cfg/db2token.cfg",
+        "db2 update dbm cfg using SRVCON_AUTH SERVER_ENCRYPT_TOKEN",
+        "db2 \"call sysproc.admin_refresh_config('token')\"",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def plugin_commands() -> str:
-    return "\n".join([
-        "# IBM's AWS security plugin (db2-samples aws/security_plugins/db2-aws-iam), as instance owner:",
-        "cp cognito_userpools.json $HOME/sqllib/security64/plugin/cfg/cognito_userpools.json",
-        "db2 update dbm cfg using SRVCON_GSSPLUGIN_LIST AWSIAMauth SRVCON_AUTH GSS_SERVER_ENCRYPT "
-        "LOCAL_GSSPLUGIN AWSIAMauth AUTHENTICATION GSSPLUGIN GROUP_PLUGIN AWSIAMauthgroup",
-        "db2stop && db2start",
-        "# the Db2 host's IAM role needs db2-host-policy.json",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "# IBM's AWS security plugin (db2-samples aws/security_plugins/db2-aws-iam), as instance owner:",
+                "cp cognito_userpools.json $HOME/sqllib/security64/plugin/cfg/cognito_userpools.json",
+                "db2 update dbm cfg using SRVCON_GSSPLUGIN_LIST AWSIAMauth SRVCON_AUTH GSS_SERVER_ENCRYPT "
+                "LOCAL_GSSPLUGIN AWSIAMauth AUTHENTICATION GSSPLUGIN GROUP_PLUGIN AWSIAMauthgroup",
+                "db2stop && db2start",
+                "# the Db2 host's IAM role needs db2-host-policy.json",
+            ]
+        )
+        + "\n"
+    )
 
 
-def client_snippets(user: str = "<user>", database: str = "<database>", host: str = "<db2-host>", port: str = "<port>") -> str:
+def client_snippets(
+    user: str = "<user>", database: str = "<database>", host: str = "<db2-host>", port: str = "<port>"
+) -> str:
     """Ready-to-paste connection snippets. Placeholders only: never a real password or token."""
-    return "\n".join([
-        f"# Get a token (curl -u prompts for the password when none is given):",
-        f"TOKEN=$(curl -s -u '{user}' \"$TOKEN_URL\" | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"AuthenticationResult\"][\"AccessToken\"])')",
-        "",
-        "# CLP with IBM's AWS security plugin:",
-        f"db2 connect to {database} accesstoken \"$TOKEN\"",
-        "# CLP with Db2's built-in JWT support:",
-        f"db2 connect to {database} accesstoken \"$TOKEN\" accesstokentype jwt",
-        "",
-        "# CLI/ODBC or ibm_db connection string:",
-        f"DATABASE={database};HOSTNAME={host};PORT={port};AUTHENTICATION=TOKEN;ACCESSTOKEN=<token>;ACCESSTOKENTYPE=JWT;",
-        "",
-        "# JDBC properties:",
-        "securityMechanism=19",
-        "accessToken=<token>",
-        "accessTokenType=JWT",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "# Get a token (curl -u prompts for the password when none is given):",
+                f'TOKEN=$(curl -s -u \'{user}\' "$TOKEN_URL" | python3 -c \'import json,sys; print(json.load(sys.stdin)["AuthenticationResult"]["AccessToken"])\')',
+                "",
+                "# CLP with IBM's AWS security plugin:",
+                f'db2 connect to {database} accesstoken "$TOKEN"',
+                "# CLP with Db2's built-in JWT support:",
+                f'db2 connect to {database} accesstoken "$TOKEN" accesstokentype jwt',
+                "",
+                "# CLI/ODBC or ibm_db connection string:",
+                f"DATABASE={database};HOSTNAME={host};PORT={port};AUTHENTICATION=TOKEN;ACCESSTOKEN=<token>;ACCESSTOKENTYPE=JWT;",
+                "",
+                "# JDBC properties:",
+                "securityMechanism=19",
+                "accessToken=<token>",
+                "accessTokenType=JWT",
+            ]
+        )
+        + "\n"
+    )
 
 
 def write_artefacts(run_dir, outputs, jwks: dict, token_type: str = "access") -> dict[str, _Path]:
@@ -182,7 +269,8 @@ def write_artefacts(run_dir, outputs, jwks: dict, token_type: str = "access") ->
     ca_pem, certs = jwk_certificates(jwks)
     labels = [label for label, _ in certs]
     files = {
-        "cognito_userpools.json": _json.dumps(cognito_userpools_json(outputs.pool_id, outputs.pool_name), indent=2) + "\n",
+        "cognito_userpools.json": _json.dumps(cognito_userpools_json(outputs.pool_id, outputs.pool_name), indent=2)
+        + "\n",
         "db2-host-policy.json": _json.dumps(host_policy(outputs.pool_arn), indent=2) + "\n",
         "db2token.cfg": db2token_cfg(outputs.issuer, labels, token_type),
         "gskit-commands.sh": gskit_commands(labels),

@@ -14,15 +14,20 @@ class Table:
         self.caption = caption
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th style=\"text-align:left\">{html.escape(h)}</th>" for h in self.headers)
+        head = "".join(f'<th style="text-align:left">{html.escape(h)}</th>' for h in self.headers)
         body = "".join(
-            "<tr>" + "".join(f"<td style=\"text-align:left\">{html.escape(v)}</td>" for v in row) + "</tr>" for row in self.rows
+            "<tr>" + "".join(f'<td style="text-align:left">{html.escape(v)}</td>' for v in row) + "</tr>"
+            for row in self.rows
         )
-        caption = f"<caption style=\"text-align:left\"><b>{html.escape(self.caption)}</b></caption>" if self.caption else ""
+        caption = (
+            f'<caption style="text-align:left"><b>{html.escape(self.caption)}</b></caption>' if self.caption else ""
+        )
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     def __str__(self) -> str:
-        widths = [max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h) for i, h in enumerate(self.headers)]
+        widths = [
+            max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h) for i, h in enumerate(self.headers)
+        ]
         line = lambda cells: "  ".join(c.ljust(widths[i]) for i, c in enumerate(cells)).rstrip()
         out = [self.caption] if self.caption else []
         out += [line(self.headers), line(["-" * w for w in widths])] + [line(r) for r in self.rows]

@@ -12,11 +12,12 @@ from pathlib import Path
 from .runner import NOTEBOOKS_DIR, skip_slow_optional_imports
 
 skip_slow_optional_imports()
-import nbformat  # noqa: E402 (after the import guard)
-from nbclient import NotebookClient
+# After the import guard above:
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
 
-from .kernels import IpcKernelManager
-from .local import control
+from .kernels import IpcKernelManager  # noqa: E402
+from .local import control  # noqa: E402
 
 
 def build_docs(notebooks_dir: Path = NOTEBOOKS_DIR, progress=print) -> None:
@@ -25,8 +26,14 @@ def build_docs(notebooks_dir: Path = NOTEBOOKS_DIR, progress=print) -> None:
         for notebook in notebooks:
             progress(f"executing {notebook.name}")
             nb = nbformat.read(notebook, as_version=4)
-            NotebookClient(nb, kernel_name="python3", timeout=600, store_widget_state=False, record_timing=False,
-                           kernel_manager_class=IpcKernelManager,
-                           resources={"metadata": {"path": str(notebooks_dir)}}).execute()
+            NotebookClient(
+                nb,
+                kernel_name="python3",
+                timeout=600,
+                store_widget_state=False,
+                record_timing=False,
+                kernel_manager_class=IpcKernelManager,
+                resources={"metadata": {"path": str(notebooks_dir)}},
+            ).execute()
             nb.metadata.pop("widgets", None)
             nbformat.write(nb, notebook)

@@ -56,7 +56,9 @@ def find_file(path: str | Path) -> Path:
     return path  # load_params reports it as missing
 
 
-def open_runbook(params_file: str, plan: bool = False, run_dir: str = "", namespace: dict | None = None) -> "NotebookRunbook":
+def open_runbook(
+    params_file: str, plan: bool = False, run_dir: str = "", namespace: dict | None = None
+) -> NotebookRunbook:
     """Open the stack described by ``params_file``.
 
     ``namespace``: the notebook's globals. Top-level params keys found there (injected by
@@ -116,7 +118,10 @@ class NotebookRunbook:
         """Apply the form (headless: the params unchanged); show what changed and the pool's users."""
         try:
             users, typed = form.values()
-            self._reparse(users=users, memberships={u: g for u, g in self.params.memberships.items() if u in {x["name"] for x in users}})
+            self._reparse(
+                users=users,
+                memberships={u: g for u, g in self.params.memberships.items() if u in {x["name"] for x in users}},
+            )
             self.runbook.ctx.passwords.update(typed)
             return Tables(self.stage("users"), self.users_table())
         finally:
@@ -128,7 +133,10 @@ class NotebookRunbook:
             return Table(["user", "status"], [], "No user pool yet")
         with aws_errors("listing users"):
             found = users_stage.pool_users(self.runbook.ctx, pool["Id"])
-        rows = [[sign_in_name(self.runbook.ctx, u), u["UserStatus"], "yes" if u.get("Enabled", True) else "no"] for u in found.values()]
+        rows = [
+            [sign_in_name(self.runbook.ctx, u), u["UserStatus"], "yes" if u.get("Enabled", True) else "no"]
+            for u in found.values()
+        ]
         return Table(["user", "status", "enabled"], sorted(rows), f"Users in {pool['Name']}")
 
     # -- 03 groups ----------------------------------------------------------------------
@@ -147,8 +155,11 @@ class NotebookRunbook:
         pool = self.runbook.pool()
         with aws_errors("listing groups"):
             found = groups_stage.pool_groups(self.runbook.ctx, pool["Id"]) if pool else {}
-        return Table(["group", "description"], [[g["GroupName"], g.get("Description", "")] for g in sorted(found.values(), key=lambda g: g["GroupName"])],
-                     "Groups in the pool")
+        return Table(
+            ["group", "description"],
+            [[g["GroupName"], g.get("Description", "")] for g in sorted(found.values(), key=lambda g: g["GroupName"])],
+            "Groups in the pool",
+        )
 
     # -- 04 memberships -------------------------------------------------------------------
 
@@ -164,7 +175,9 @@ class NotebookRunbook:
     def apply_memberships(self, form: MembershipsForm) -> Tables:
         listed = {u.name for u in self.params.users}
         user_entries = [u.model_dump(exclude_none=True) for u in self.params.users]
-        user_entries += [{"name": u, "password": "prompt"} for u in form.users if u not in listed]  # already in the pool
+        user_entries += [
+            {"name": u, "password": "prompt"} for u in form.users if u not in listed
+        ]  # already in the pool
         group_entries = [g.model_dump(exclude_none=True) for g in self.params.groups]
         group_entries += [{"name": g} for g in form.groups if g not in {x.name for x in self.params.groups}]
         self._reparse(users=user_entries, groups=group_entries, memberships=form.values())
@@ -172,8 +185,11 @@ class NotebookRunbook:
         pool = self.runbook.pool()
         with aws_errors("listing memberships"):
             current = memberships_stage.pool_memberships(self.runbook.ctx, pool["Id"], form.groups) if pool else {}
-        members = Table(["user", "groups (as Cognito reports them to Db2)"], [[u, ", ".join(sorted(g))] for u, g in sorted(current.items())],
-                        "Memberships in the pool")
+        members = Table(
+            ["user", "groups (as Cognito reports them to Db2)"],
+            [[u, ", ".join(sorted(g))] for u, g in sorted(current.items())],
+            "Memberships in the pool",
+        )
         return Tables(changes, members)
 
     def _pool_directory(self) -> tuple[list[str], list[str], dict[str, list[str]]]:
@@ -184,7 +200,11 @@ class NotebookRunbook:
         if pool is None:
             return users, groups, {}
         with aws_errors("reading the pool's users and groups"):
-            users += [name for name in (sign_in_name(ctx, u) for u in users_stage.pool_users(ctx, pool["Id"]).values()) if name not in users]
+            users += [
+                name
+                for name in (sign_in_name(ctx, u) for u in users_stage.pool_users(ctx, pool["Id"]).values())
+                if name not in users
+            ]
             existing_groups = groups_stage.pool_groups(ctx, pool["Id"])
             groups += [g for g in existing_groups if g not in groups]
             current = memberships_stage.pool_memberships(ctx, pool["Id"], [g for g in groups if g in existing_groups])
@@ -205,8 +225,13 @@ class NotebookRunbook:
             return Table(["", ""], [], "No generateToken function yet")
         config = fn["Configuration"]
         env = config.get("Environment", {}).get("Variables", {})
-        rows = [("function", config["FunctionName"]), ("runtime", config["Runtime"]), ("handler", config["Handler"]),
-                ("timeout", f"{config['Timeout']} s"), ("role", token_function_stage.role_name(self.runbook.ctx))]
+        rows = [
+            ("function", config["FunctionName"]),
+            ("runtime", config["Runtime"]),
+            ("handler", config["Handler"]),
+            ("timeout", f"{config['Timeout']} s"),
+            ("role", token_function_stage.role_name(self.runbook.ctx)),
+        ]
         rows += [(f"env {k}", v) for k, v in sorted(env.items())]
         for st in policy.get("Statement", []):
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
@@ -237,7 +262,9 @@ class NotebookRunbook:
         results = []
         known = {u.name for u in self.params.users}
         with aws_errors("reading passwords"):
-            extra = [UserParams(name=name, password="generate") for name in store.generated_users() if name not in known]
+            extra = [
+                UserParams(name=name, password="generate") for name in store.generated_users() if name not in known
+            ]
         for user in [*self.params.users, *extra]:
             if users and user.name not in users:
                 continue
@@ -253,8 +280,15 @@ class NotebookRunbook:
             except TokenError as err:
                 results.append({"user": user.name, "status": f"failed: {err}"})
                 continue
-            results.append({"user": user.name, "status": "verified", "tokens": tokens,
-                            "id_claims": id_claims, "access_claims": access_claims})
+            results.append(
+                {
+                    "user": user.name,
+                    "status": "verified",
+                    "tokens": tokens,
+                    "id_claims": id_claims,
+                    "access_claims": access_claims,
+                }
+            )
         if record:
             self._record_tokens(results)
         return results
@@ -263,10 +297,15 @@ class NotebookRunbook:
         rows = []
         for r in results:
             tokens = r.get("tokens")
-            rows.append({"user": r["user"], "status": r["status"].split(":")[0],
-                         "id_token": truncate(tokens.id_token, 8) if tokens else "",
-                         "access_token": truncate(tokens.access_token, 8) if tokens else "",
-                         "groups": ",".join(sorted(r.get("id_claims", {}).get("cognito:groups", [])))})
+            rows.append(
+                {
+                    "user": r["user"],
+                    "status": r["status"].split(":")[0],
+                    "id_token": truncate(tokens.id_token, 8) if tokens else "",
+                    "access_token": truncate(tokens.access_token, 8) if tokens else "",
+                    "groups": ",".join(sorted(r.get("id_claims", {}).get("cognito:groups", []))),
+                }
+            )
         summary.record_tokens(self.run_dir, rows)
 
     @staticmethod
@@ -274,8 +313,15 @@ class NotebookRunbook:
         rows = []
         for r in results:
             tokens = r.get("tokens")
-            rows.append([r["user"], r["status"], truncate(tokens.id_token) if tokens else "", truncate(tokens.access_token) if tokens else "",
-                         ", ".join(sorted(r.get("id_claims", {}).get("cognito:groups", [])))])
+            rows.append(
+                [
+                    r["user"],
+                    r["status"],
+                    truncate(tokens.id_token) if tokens else "",
+                    truncate(tokens.access_token) if tokens else "",
+                    ", ".join(sorted(r.get("id_claims", {}).get("cognito:groups", []))),
+                ]
+            )
         return Table(["user", "result", "ID token", "access token", "cognito:groups"], rows, "Tokens from GET /token")
 
     @staticmethod
@@ -287,7 +333,11 @@ class NotebookRunbook:
         """Claims of a token from elsewhere, decoded WITHOUT verification (says so)."""
         from .tokens import decode_unverified
 
-        return Table(["claim", "value"], [list(p) for p in readable_claims(decode_unverified(token))], f"{title}: NOT verified (decoded only)")
+        return Table(
+            ["claim", "value"],
+            [list(p) for p in readable_claims(decode_unverified(token))],
+            f"{title}: NOT verified (decoded only)",
+        )
 
     def show_claims(self, results: list[dict]) -> None:
         for r in results:
@@ -305,16 +355,29 @@ class NotebookRunbook:
         if not out.hosted_ui_url or not out.client_id:
             raise StageError("the pool has no hosted-UI domain or app client; run notebook 01 first")
         if flow not in self.params.app_client.oauth_flows:
-            raise ParamsError([f"app_client.oauth_flows: the app client does not allow '{flow}'; add it to the params and re-run notebook 01, or use flow={self.params.app_client.oauth_flows[0]!r}"])
-        return oauth.SignIn(out.hosted_ui_url, out.client_id, self.params.app_client.callback_urls[0], flow,
-                            tuple(self.params.app_client.oauth_scopes))
+            raise ParamsError(
+                [
+                    f"app_client.oauth_flows: the app client does not allow '{flow}'; add it to the params and re-run notebook 01, or use flow={self.params.app_client.oauth_flows[0]!r}"
+                ]
+            )
+        return oauth.SignIn(
+            out.hosted_ui_url,
+            out.client_id,
+            self.params.app_client.callback_urls[0],
+            flow,
+            tuple(self.params.app_client.oauth_scopes),
+        )
 
     def login_link(self, sign_in: oauth.SignIn) -> HTML:
-        return HTML(f'<p>Open the hosted UI and sign in: <a href="{sign_in.login_url}" target="_blank">login page</a></p>'
-                    f"<p>After signing in the browser lands on <code>{sign_in.redirect_uri}</code> (nothing listens there, "
-                    "so the page fails to load: that is expected). Copy the whole URL from the address bar into the box below.</p>")
+        return HTML(
+            f'<p>Open the hosted UI and sign in: <a href="{sign_in.login_url}" target="_blank">login page</a></p>'
+            f"<p>After signing in the browser lands on <code>{sign_in.redirect_uri}</code> (nothing listens there, "
+            "so the page fails to load: that is expected). Copy the whole URL from the address bar into the box below.</p>"
+        )
 
-    def redirect_url(self, sign_in: oauth.SignIn, redirect_url_env: str = "", typed: str = "", user: str | None = None) -> str:
+    def redirect_url(
+        self, sign_in: oauth.SignIn, redirect_url_env: str = "", typed: str = "", user: str | None = None
+    ) -> str:
         """Where the redirect URL comes from: typed into the widget, an environment
         variable named by a parameter (papermill writes parameters into the notebook,
         and this URL can hold live tokens), or, headless, a scripted sign-in as a params
@@ -330,7 +393,9 @@ class NotebookRunbook:
                     password = store.existing(u)
                 if password:
                     return oauth.scripted_sign_in(sign_in.login_url, u.name, password)
-        raise RunbookError("no redirect URL: paste it into the box above, or set the environment variable named by redirect_url_env")
+        raise RunbookError(
+            "no redirect URL: paste it into the box above, or set the environment variable named by redirect_url_env"
+        )
 
     # -- 09 Db2 ----------------------------------------------------------------------------
 
@@ -342,7 +407,10 @@ class NotebookRunbook:
         if not out.pool_id:
             raise StageError("no user pool found; run notebook 01 first")
         files = db2.write_artefacts(self.run_dir, out, JwksCache(out.jwks_url).jwks(), token_type)
-        rows = [[name, _ARTEFACT_PURPOSE.get(name.split("/")[0] if name.startswith("keys/") else name, "")] for name in files]
+        rows = [
+            [name, _ARTEFACT_PURPOSE.get(name.split("/")[0] if name.startswith("keys/") else name, "")]
+            for name in files
+        ]
         return Table(["file (in run folder/db2)", "what it is for"], rows, "Db2 artefacts")
 
     def show_artefact(self, name: str) -> None:

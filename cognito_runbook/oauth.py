@@ -32,6 +32,7 @@ class RedirectError(TokenError):
 
 # -- PKCE (RFC 7636) ----------------------------------------------------------------
 
+
 def code_challenge(verifier: str) -> str:
     """S256: BASE64URL(SHA256(ASCII(code_verifier))), no padding."""
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
@@ -42,6 +43,7 @@ def new_code_verifier() -> str:
 
 
 # -- sign-in session --------------------------------------------------------------
+
 
 @dataclass
 class SignIn:
@@ -72,14 +74,22 @@ class SignIn:
         """Tokens from the URL the browser was sent back to (checked against this sign-in)."""
         parsed = parse_redirect(redirect_url)
         if parsed.get("state") != self.state:
-            raise RedirectError("state check failed: the redirect does not belong to this sign-in (start again from the login URL)")
+            raise RedirectError(
+                "state check failed: the redirect does not belong to this sign-in (start again from the login URL)"
+            )
         if self.flow == "implicit":
             if "access_token" not in parsed or "id_token" not in parsed:
-                raise RedirectError("the redirect lacks the ID or access token; the login URL must ask for the openid scope (implicit flow)")
+                raise RedirectError(
+                    "the redirect lacks the ID or access token; the login URL must ask for the openid scope (implicit flow)"
+                )
             return Tokens(parsed["id_token"], parsed["access_token"], None, int(parsed.get("expires_in", 3600)))
         if "code" not in parsed:
-            raise RedirectError("the redirect carries no authorization code; was the login URL built for the implicit flow?")
-        return exchange_code(self.hosted_ui_url, self.client_id, parsed["code"], self.redirect_uri, self.code_verifier, timeout)
+            raise RedirectError(
+                "the redirect carries no authorization code; was the login URL built for the implicit flow?"
+            )
+        return exchange_code(
+            self.hosted_ui_url, self.client_id, parsed["code"], self.redirect_uri, self.code_verifier, timeout
+        )
 
 
 def parse_redirect(url: str) -> dict[str, str]:
@@ -92,22 +102,37 @@ def parse_redirect(url: str) -> dict[str, str]:
         description = params.get("error_description", "").replace("+", " ")
         raise RedirectError(f"sign-in failed: {params['error']}{': ' + description if description else ''}")
     if not ({"access_token", "id_token", "code"} & params.keys()):
-        raise RedirectError("not a hosted-UI redirect: it has neither tokens (#access_token=...) nor ?code=...; paste the whole URL from the browser's address bar")
+        raise RedirectError(
+            "not a hosted-UI redirect: it has neither tokens (#access_token=...) nor ?code=...; paste the whole URL from the browser's address bar"
+        )
     return params
 
 
-def exchange_code(hosted_ui_url: str, client_id: str, code: str, redirect_uri: str, code_verifier: str, timeout: float = 15.0) -> Tokens:
-    body = {"grant_type": "authorization_code", "client_id": client_id, "code": code,
-            "redirect_uri": redirect_uri, "code_verifier": code_verifier}
+def exchange_code(
+    hosted_ui_url: str, client_id: str, code: str, redirect_uri: str, code_verifier: str, timeout: float = 15.0
+) -> Tokens:
+    body = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": code_verifier,
+    }
     result = _post_token(hosted_ui_url, body, timeout)
     if "id_token" not in result or "access_token" not in result:
         raise TokenError("the token endpoint returned no ID token; the app client must allow the openid scope")
-    return Tokens(result["id_token"], result["access_token"], result.get("refresh_token"), int(result.get("expires_in", 3600)))
+    return Tokens(
+        result["id_token"], result["access_token"], result.get("refresh_token"), int(result.get("expires_in", 3600))
+    )
 
 
 def _post_token(hosted_ui_url: str, body: dict, timeout: float) -> dict:
-    request = urllib.request.Request(f"{hosted_ui_url}/oauth2/token", data=urllib.parse.urlencode(body).encode(),
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"}, method="POST")
+    request = urllib.request.Request(
+        f"{hosted_ui_url}/oauth2/token",
+        data=urllib.parse.urlencode(body).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
@@ -116,7 +141,9 @@ def _post_token(hosted_ui_url: str, body: dict, timeout: float) -> dict:
             reason = json.loads(err.read()).get("error", "")
         except ValueError:
             reason = ""
-        raise TokenError(f"the token endpoint refused the request ({err.code} {reason}); sign in again: codes are single-use and short-lived") from None
+        raise TokenError(
+            f"the token endpoint refused the request ({err.code} {reason}); sign in again: codes are single-use and short-lived"
+        ) from None
     except urllib.error.URLError as err:
         raise TokenError(f"cannot reach the token endpoint {hosted_ui_url}/oauth2/token: {err.reason}") from None
     except ValueError:
@@ -130,14 +157,18 @@ def refresh(backend, client_id: str, refresh_token: str) -> Tokens:
 
     try:
         result = backend.client("cognito-idp").initiate_auth(
-            AuthFlow="REFRESH_TOKEN_AUTH", ClientId=client_id, AuthParameters={"REFRESH_TOKEN": refresh_token})
+            AuthFlow="REFRESH_TOKEN_AUTH", ClientId=client_id, AuthParameters={"REFRESH_TOKEN": refresh_token}
+        )
     except ClientError as err:
-        raise TokenError(f"refresh failed: {err.response['Error'].get('Message', err.response['Error']['Code'])}; sign in again") from None
+        raise TokenError(
+            f"refresh failed: {err.response['Error'].get('Message', err.response['Error']['Code'])}; sign in again"
+        ) from None
     auth = result["AuthenticationResult"]
     return Tokens(auth["IdToken"], auth["AccessToken"], refresh_token, int(auth.get("ExpiresIn", 3600)))
 
 
 # -- scripted sign-in (headless runs) -------------------------------------------------
+
 
 class _LoginForm(html.parser.HTMLParser):
     """The sign-in form: the form that has a password field, with its hidden inputs."""
@@ -177,7 +208,9 @@ def scripted_sign_in(login_url: str, username: str, password: str, timeout: floa
     parser.feed(page)
     form = next((f for f in parser.forms if f["password"]), None)
     if form is None:
-        raise RedirectError("the hosted UI page has no sign-in form; sign in in a browser and paste the redirect URL instead")
+        raise RedirectError(
+            "the hosted UI page has no sign-in form; sign in in a browser and paste the redirect URL instead"
+        )
     fields = {**form["fields"], "username": username, "password": password}
     action = urllib.parse.urljoin(page_url, form["action"] or page_url)
     request = urllib.request.Request(action, data=urllib.parse.urlencode(fields).encode(), method="POST")
@@ -201,8 +234,10 @@ def _get_following(opener, url: str, timeout: float, hops: int = 5) -> tuple[str
                 next_url = urllib.parse.urljoin(url, location)
                 if urllib.parse.urlsplit(next_url).netloc != urllib.parse.urlsplit(url).netloc:
                     parse_redirect(next_url)  # sent straight back to the app: raises the error it carries
-                    raise RedirectError("the hosted UI redirected back before sign-in")
+                    raise RedirectError("the hosted UI redirected back before sign-in") from None
                 url = next_url
                 continue
-            raise RedirectError(f"the hosted UI answered {err.code} for the login URL; check the app client's callback URL and OAuth flows") from None
+            raise RedirectError(
+                f"the hosted UI answered {err.code} for the login URL; check the app client's callback URL and OAuth flows"
+            ) from None
     raise RedirectError("the hosted UI redirected too often")

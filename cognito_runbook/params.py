@@ -73,7 +73,9 @@ class AppClientParams(_Model):
     def _urls(cls, v: list[str]) -> list[str]:
         for url in v:
             if not re.match(r"^https://|^http://localhost(:\d+)?(/|$)", url):
-                raise ValueError(f"'{url}' is not allowed: Cognito takes https:// URLs, or http://localhost for testing")
+                raise ValueError(
+                    f"'{url}' is not allowed: Cognito takes https:// URLs, or http://localhost for testing"
+                )
         return v
 
 
@@ -203,7 +205,11 @@ def _cross_field_problems(raw: Any) -> list[str]:
     if not isinstance(raw, dict):
         return []
     problems = []
-    sign_in = (raw.get("user_pool") or {}).get("sign_in", "username") if isinstance(raw.get("user_pool"), dict) else "username"
+    sign_in = (
+        (raw.get("user_pool") or {}).get("sign_in", "username")
+        if isinstance(raw.get("user_pool"), dict)
+        else "username"
+    )
     users, groups = _names(raw, "users"), _names(raw, "groups")
     for key, items in (("users", users), ("groups", groups)):
         seen: dict[str, int] = {}
@@ -212,7 +218,9 @@ def _cross_field_problems(raw: Any) -> list[str]:
                 continue
             folded = name.lower()  # Cognito (case-insensitive pool) and Db2 both fold case
             if folded in seen:
-                problems.append(f"{key}[{i}].name: '{name}' repeats {key}[{seen[folded]}]; each name may appear once (case does not count)")
+                problems.append(
+                    f"{key}[{i}].name: '{name}' repeats {key}[{seen[folded]}]; each name may appear once (case does not count)"
+                )
             seen.setdefault(folded, i)
     for i, name in groups:
         if isinstance(name, str):
@@ -222,7 +230,9 @@ def _cross_field_problems(raw: Any) -> list[str]:
             continue
         if sign_in == "email":
             if "@" not in name:
-                problems.append(f"users[{i}].name: the pool signs in with e-mail, so the user name must be an e-mail address")
+                problems.append(
+                    f"users[{i}].name: the pool signs in with e-mail, so the user name must be an e-mail address"
+                )
         else:
             problems += [f"users[{i}].name: Db2 user name {p}" for p in db2_name_problems(name)]
     pool = raw.get("user_pool") if isinstance(raw.get("user_pool"), dict) else {}
@@ -231,7 +241,9 @@ def _cross_field_problems(raw: Any) -> list[str]:
         try:
             UserPoolParams._domain(stack.lower())
         except ValueError as err:
-            problems.append(f"user_pool.domain_prefix: the default (the stack name, '{stack.lower()}') {err}; set user_pool.domain_prefix")
+            problems.append(
+                f"user_pool.domain_prefix: the default (the stack name, '{stack.lower()}') {err}; set user_pool.domain_prefix"
+            )
     memberships = raw.get("memberships")
     if isinstance(memberships, dict):
         user_names = {n for _, n in users if isinstance(n, str)}

@@ -29,7 +29,9 @@ def secret_name(stack: str, user: str) -> str:
 def stack_secrets(ctx) -> list[dict]:
     """This stack's secrets (one paginated listing)."""
     prefix = secret_name(ctx.stack, "")
-    listing = paginate(ctx.client("secretsmanager"), "list_secrets", "SecretList", Filters=[{"Key": "name", "Values": [prefix]}])
+    listing = paginate(
+        ctx.client("secretsmanager"), "list_secrets", "SecretList", Filters=[{"Key": "name", "Values": [prefix]}]
+    )
     return [s for s in listing if s["Name"].startswith(prefix)]
 
 
@@ -81,7 +83,7 @@ class PasswordStore:
         through the forms, who are not in the params file)."""
         self._secret_exists("")  # lists once
         prefix = secret_name(self.ctx.stack, "")
-        return sorted(name[len(prefix):] for name in self._stored)
+        return sorted(name[len(prefix) :] for name in self._stored)
 
     def existing(self, user) -> str | None:
         """The password if it can be had without creating anything (for signing in later)."""
@@ -102,23 +104,34 @@ class PasswordStore:
             var = source[4:]
             password = os.environ.get(var)
             if not password:
-                raise StageError(f"{field}: environment variable {var} is not set; export it before running (or use generate)")
+                raise StageError(
+                    f"{field}: environment variable {var} is not set; export it before running (or use generate)"
+                )
         elif password is None and source == "prompt":
             if not sys.stdin or not sys.stdin.isatty():
-                raise StageError(f"{field}: 'prompt' needs someone at a terminal or the users form; for headless runs use env:VAR or generate")
+                raise StageError(
+                    f"{field}: 'prompt' needs someone at a terminal or the users form; for headless runs use env:VAR or generate"
+                )
             password = getpass.getpass(f"Password for {user.name}: ")
         elif password is None and source == "generate":
             # One listing of the stack's secrets instead of a failed read per new user.
-            password = (self._read_secret(user.name) if self._secret_exists(user.name) else None) or self._create_secret(user.name)
+            password = (
+                self._read_secret(user.name) if self._secret_exists(user.name) else None
+            ) or self._create_secret(user.name)
         problems = policy_problems(password or "", self.ctx.params.user_pool.password_policy)
         if problems:
-            raise StageError(f"{field}: the password for '{user.name}' does not meet the pool's policy ({', '.join(problems)}); choose another (nothing was created)")
+            raise StageError(
+                f"{field}: the password for '{user.name}' does not meet the pool's policy ({', '.join(problems)}); choose another (nothing was created)"
+            )
         return password
 
     def _read_secret(self, user: str) -> str | None:
         # InvalidRequestException: the secret is scheduled for deletion (in its recovery window).
-        found = get_or_none(self.ctx.client("secretsmanager").get_secret_value, SecretId=secret_name(self.ctx.stack, user),
-                            missing={"ResourceNotFoundException", "InvalidRequestException"})
+        found = get_or_none(
+            self.ctx.client("secretsmanager").get_secret_value,
+            SecretId=secret_name(self.ctx.stack, user),
+            missing={"ResourceNotFoundException", "InvalidRequestException"},
+        )
         return found["SecretString"] if found else None
 
     def _create_secret(self, user: str) -> str:
@@ -126,7 +139,15 @@ class PasswordStore:
         name = secret_name(self.ctx.stack, user)
         if self.stage is None:
             raise RuntimeError("PasswordStore(stage=...) is needed to create a secret")  # a bug, not a user error
-        self.ctx.apply(self.stage, "create", "secret", name, self.ctx.client("secretsmanager").create_secret,
-                       Name=name, SecretString=password, Tags=tag_list(self.ctx.tags),
-                       Description=f"Password of Cognito user {user} (cognito-runbook stack {self.ctx.stack})")
+        self.ctx.apply(
+            self.stage,
+            "create",
+            "secret",
+            name,
+            self.ctx.client("secretsmanager").create_secret,
+            Name=name,
+            SecretString=password,
+            Tags=tag_list(self.ctx.tags),
+            Description=f"Password of Cognito user {user} (cognito-runbook stack {self.ctx.stack})",
+        )
         return password

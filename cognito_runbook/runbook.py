@@ -12,16 +12,17 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from filelock import FileLock, Timeout
 
 from . import summary
 from .backend import Backend, connect
 from .constants import locks_dir
-from .errors import StageError, UsageError, aws_errors, at_aws_boundary
+from .errors import StageError, UsageError, at_aws_boundary, aws_errors
 from .params import Params, load_params
 from .stages import groups, memberships, token_api, token_function, user_pool, users
 from .stages.common import ACTIONS, Change, Context
@@ -34,24 +35,49 @@ TEARDOWN_NOTEBOOK = 99
 class Stage:
     name: str
     notebook: int  # the notebook NN_*.ipynb that runs this stage
-    ensure: Callable[[Context, "Found"], Any]
+    ensure: Callable[[Context, Found], Any]
     delete: Callable[[Context], None] | None = None  # teardown runs these in reverse table order
     needs: tuple[str, ...] = ()  # resources (``Found`` attributes) that must exist first
     provides: tuple[str, ...] = ()  # resources it creates or changes (forgotten after it runs)
 
 
-STAGES: dict[str, Stage] = {s.name: s for s in (
-    Stage("user_pool", 1, lambda ctx, found: user_pool.ensure_user_pool(ctx), user_pool.delete_user_pool,
-          provides=("pool", "client")),
-    Stage("users", 2, lambda ctx, found: users.ensure_users(ctx, found.pool), users.delete_user_secrets,
-          needs=("pool",)),
-    Stage("groups", 3, lambda ctx, found: groups.ensure_groups(ctx, found.pool), needs=("pool",)),
-    Stage("memberships", 4, lambda ctx, found: memberships.ensure_memberships(ctx, found.pool), needs=("pool",)),
-    Stage("token_function", 5, lambda ctx, found: token_function.ensure_token_function(ctx, found.pool, found.client_id),
-          token_function.delete_token_function, needs=("pool", "client"), provides=("function", "role")),
-    Stage("token_api", 6, lambda ctx, found: token_api.ensure_token_api(ctx, found.function_arn), token_api.delete_token_api,
-          needs=("function",), provides=("api",)),
-)}
+STAGES: dict[str, Stage] = {
+    s.name: s
+    for s in (
+        Stage(
+            "user_pool",
+            1,
+            lambda ctx, found: user_pool.ensure_user_pool(ctx),
+            user_pool.delete_user_pool,
+            provides=("pool", "client"),
+        ),
+        Stage(
+            "users",
+            2,
+            lambda ctx, found: users.ensure_users(ctx, found.pool),
+            users.delete_user_secrets,
+            needs=("pool",),
+        ),
+        Stage("groups", 3, lambda ctx, found: groups.ensure_groups(ctx, found.pool), needs=("pool",)),
+        Stage("memberships", 4, lambda ctx, found: memberships.ensure_memberships(ctx, found.pool), needs=("pool",)),
+        Stage(
+            "token_function",
+            5,
+            lambda ctx, found: token_function.ensure_token_function(ctx, found.pool, found.client_id),
+            token_function.delete_token_function,
+            needs=("pool", "client"),
+            provides=("function", "role"),
+        ),
+        Stage(
+            "token_api",
+            6,
+            lambda ctx, found: token_api.ensure_token_api(ctx, found.function_arn),
+            token_api.delete_token_api,
+            needs=("function",),
+            provides=("api",),
+        ),
+    )
+}
 
 
 def provider(resource: str) -> Stage:
@@ -179,8 +205,10 @@ def _held(lock: FileLock, stack: str):
     try:
         lock.acquire()
     except Timeout:
-        raise StageError(f"stack {stack}: another run on this machine has held the stack's lock for {LOCK_TIMEOUT} s "
-                         f"({lock.lock_file}); wait for it to finish, or stop it") from None
+        raise StageError(
+            f"stack {stack}: another run on this machine has held the stack's lock for {LOCK_TIMEOUT} s "
+            f"({lock.lock_file}); wait for it to finish, or stop it"
+        ) from None
     try:
         yield
     finally:
@@ -193,15 +221,20 @@ class Runbook:
     ``run_dir``: where each stage's record (``summary.json``) and ``outputs.json`` go;
     None records nothing (library use, tests)."""
 
-    def __init__(self, params: Params, backend: Backend, progress: Callable[[str], None] | None = None,
-                 run_dir: str | Path | None = None):
+    def __init__(
+        self,
+        params: Params,
+        backend: Backend,
+        progress: Callable[[str], None] | None = None,
+        run_dir: str | Path | None = None,
+    ):
         self.backend = backend
         self.ctx = Context(params, backend, progress=progress)
         self.found = Found(self.ctx)
         self.run_dir = Path(run_dir) if run_dir else None
 
     @classmethod
-    def open(cls, params_file: str | Path, plan: bool = False, overrides: dict | None = None, **kwargs) -> "Runbook":
+    def open(cls, params_file: str | Path, plan: bool = False, overrides: dict | None = None, **kwargs) -> Runbook:
         params = load_params(params_file, overrides)
         with aws_errors("connecting"):
             backend = connect(params, plan=plan)
@@ -239,8 +272,10 @@ class Runbook:
         """Delete what the stack created, in reverse stage order. Safe to run twice.
         On AWS the stack must be named to confirm (``--yes STACK``)."""
         if self.backend.kind == "aws" and confirm_stack != self.params.stack:
-            raise UsageError(f"confirm_stack: teardown on AWS deletes the whole stack; confirm by naming it "
-                             f"(--yes {self.params.stack}, or confirm_stack = {self.params.stack!r} in notebook 99)")
+            raise UsageError(
+                f"confirm_stack: teardown on AWS deletes the whole stack; confirm by naming it "
+                f"(--yes {self.params.stack}, or confirm_stack = {self.params.stack!r} in notebook 99)"
+            )
         started, before, writes = time.monotonic(), len(self.ctx.changes), self._writes()
         try:
             with aws_errors("teardown"), self._stack_lock():
@@ -257,8 +292,10 @@ class Runbook:
         for resource in stage.needs:
             if getattr(self.found, resource) is None:
                 maker = provider(resource)
-                raise StageError(f"{stage.name}: {self._describe(resource)} not found; "
-                                 f"run the {maker.name} stage (notebook {maker.notebook:02d}) first")
+                raise StageError(
+                    f"{stage.name}: {self._describe(resource)} not found; "
+                    f"run the {maker.name} stage (notebook {maker.notebook:02d}) first"
+                )
 
     def _describe(self, resource: str) -> str:
         p = self.params

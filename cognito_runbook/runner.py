@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from . import summary
 from .errors import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, UsageError
@@ -54,9 +54,17 @@ def skip_slow_optional_imports() -> None:
     sys.modules.setdefault("rfc3987_syntax", None)
 
 
-def run(params_file: str | Path, run_dir: str | Path | None = None, first: int = 0, last: int = 98,
-        teardown: bool = False, plan: bool = False, notebooks_dir: Path = NOTEBOOKS_DIR,
-        progress: Callable[[str], None] = print, confirm_stack: str = "") -> RunResult:
+def run(
+    params_file: str | Path,
+    run_dir: str | Path | None = None,
+    first: int = 0,
+    last: int = 98,
+    teardown: bool = False,
+    plan: bool = False,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    progress: Callable[[str], None] = print,
+    confirm_stack: str = "",
+) -> RunResult:
     skip_slow_optional_imports()
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -81,11 +89,21 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
             km, upcoming = upcoming, (start_kernel_ahead() if index < len(notebooks) else None)
             try:
                 papermill.execute_notebook(
-                    str(notebook), str(run_dir / notebook.name),
-                    parameters={"params_file": str(params_file), "plan": plan, "run_dir": str(run_dir),
-                                **({"confirm_stack": confirm_stack} if notebook_number(notebook) == TEARDOWN_NOTEBOOK else {})},
-                    kernel_name="python3", km=km, progress_bar=False, log_output=False,
-                    store_widget_state=False, record_timing=False, shutdown_kernel="immediate",
+                    str(notebook),
+                    str(run_dir / notebook.name),
+                    parameters={
+                        "params_file": str(params_file),
+                        "plan": plan,
+                        "run_dir": str(run_dir),
+                        **({"confirm_stack": confirm_stack} if notebook_number(notebook) == TEARDOWN_NOTEBOOK else {}),
+                    },
+                    kernel_name="python3",
+                    km=km,
+                    progress_bar=False,
+                    log_output=False,
+                    store_widget_state=False,
+                    record_timing=False,
+                    shutdown_kernel="immediate",
                 )
                 status = "ok"
             except PapermillExecutionError as err:
@@ -96,14 +114,18 @@ def run(params_file: str | Path, run_dir: str | Path | None = None, first: int =
                 error = f"{notebook.name}: {type(err).__name__}: {_first_lines(str(err))}"
             finally:
                 _shutdown(km)
-            timings.append({"notebook": notebook.name, "status": status, "seconds": round(time.monotonic() - started, 2)})
+            timings.append(
+                {"notebook": notebook.name, "status": status, "seconds": round(time.monotonic() - started, 2)}
+            )
             progress(f"      {status} in {timings[-1]['seconds']:.1f} s")
             if error:
                 break
     finally:
         _shutdown(upcoming)
     data = summary.read(run_dir)
-    data.update(result="failed" if error else "ok", plan=plan, notebooks=timings, error=error, outputs=_outputs(run_dir))
+    data.update(
+        result="failed" if error else "ok", plan=plan, notebooks=timings, error=error, outputs=_outputs(run_dir)
+    )
     summary.write(run_dir, data)
     if error:
         progress(f"FAILED {error}\n  executed notebook: {run_dir / timings[-1]['notebook']}")

@@ -56,7 +56,11 @@ def read(run_dir: Path) -> dict:
 
 def drifted(data: dict) -> bool:
     """True when a plan found anything to create, update or delete."""
-    return any(s["counts"]["create"] + s["counts"]["update"] + s["counts"]["delete"] for s in data.get("stages", []) if s.get("plan"))
+    return any(
+        s["counts"]["create"] + s["counts"]["update"] + s["counts"]["delete"]
+        for s in data.get("stages", [])
+        if s.get("plan")
+    )
 
 
 def write(run_dir: Path, data: dict) -> None:
@@ -74,12 +78,16 @@ def text(data: dict) -> str:
         for s in data["stages"]:
             c = s["counts"]
             verb = "would " if s.get("plan") else ""
-            lines.append(f"  {s['stage']:<16} {verb}create {c['create']}, {verb}update {c['update']}, {verb}delete {c['delete']}, "
-                         f"unchanged {c['unchanged']}  ({s.get('aws_writes', 0)} AWS writes)")
+            lines.append(
+                f"  {s['stage']:<16} {verb}create {c['create']}, {verb}update {c['update']}, {verb}delete {c['delete']}, "
+                f"unchanged {c['unchanged']}  ({s.get('aws_writes', 0)} AWS writes)"
+            )
     if data.get("tokens"):
         lines.append("tokens from GET /token:")
         for t in data["tokens"]:
-            lines.append(f"  {t['user']:<12} {t['status']:<10} id {t.get('id_token', '')}  access {t.get('access_token', '')}  groups {t.get('groups', '')}")
+            lines.append(
+                f"  {t['user']:<12} {t['status']:<10} id {t.get('id_token', '')}  access {t.get('access_token', '')}  groups {t.get('groups', '')}"
+            )
     if data.get("error"):
         lines.append(f"error: {data['error']}")
     outputs = data.get("outputs") or {}

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jwt
 from jwt import PyJWK
@@ -33,6 +33,7 @@ JWKS_MIN_REFETCH_SECONDS = 10.0
 
 
 # -- errors: one class per check --------------------------------------------------
+
 
 class TokenError(RunbookError):
     """A token could not be obtained or did not pass verification."""
@@ -86,6 +87,7 @@ class MissingGroup(TokenError):
 
 # -- tokens ---------------------------------------------------------------------------
 
+
 def truncate(token: str | None, keep: int = 12) -> str:
     """A token shortened for display: enough to tell tokens apart, useless to an attacker."""
     if not token:
@@ -102,13 +104,20 @@ class Tokens:
     token_type: str = "Bearer"
 
     def __repr__(self) -> str:  # never the full tokens, and never the refresh token
-        return (f"Tokens(id_token={truncate(self.id_token)!r}, access_token={truncate(self.access_token)!r}, "
-                f"refresh_token={'<hidden>' if self.refresh_token else None}, expires_in={self.expires_in})")
+        return (
+            f"Tokens(id_token={truncate(self.id_token)!r}, access_token={truncate(self.access_token)!r}, "
+            f"refresh_token={'<hidden>' if self.refresh_token else None}, expires_in={self.expires_in})"
+        )
 
     @classmethod
-    def from_authentication_result(cls, result: dict) -> "Tokens":
-        return cls(result["IdToken"], result["AccessToken"], result.get("RefreshToken"),
-                   int(result.get("ExpiresIn", 3600)), result.get("TokenType", "Bearer"))
+    def from_authentication_result(cls, result: dict) -> Tokens:
+        return cls(
+            result["IdToken"],
+            result["AccessToken"],
+            result.get("RefreshToken"),
+            int(result.get("ExpiresIn", 3600)),
+            result.get("TokenType", "Bearer"),
+        )
 
 
 def get_tokens(token_url: str, username: str, password: str, timeout: float = 15.0) -> Tokens:
@@ -122,9 +131,13 @@ def get_tokens(token_url: str, username: str, password: str, timeout: float = 15
     except urllib.error.HTTPError as err:
         raise TokenRequestFailed(err.code, _error_message(err.read())) from None
     except urllib.error.URLError as err:
-        raise TokenError(f"cannot reach {token_url}: {err.reason}; is the token API deployed (notebook 06) and the local AWS running?") from None
+        raise TokenError(
+            f"cannot reach {token_url}: {err.reason}; is the token API deployed (notebook 06) and the local AWS running?"
+        ) from None
     except ValueError:
-        raise TokenError(f"GET /token answered 200 with a body that is not JSON; check the integration of {token_url}") from None
+        raise TokenError(
+            f"GET /token answered 200 with a body that is not JSON; check the integration of {token_url}"
+        ) from None
     if not isinstance(body, dict) or "AuthenticationResult" not in body:
         raise TokenError("GET /token returned no tokens (no AuthenticationResult in the answer)")
     return Tokens.from_authentication_result(body["AuthenticationResult"])
@@ -139,6 +152,7 @@ def _error_message(raw: bytes) -> str:
 
 
 # -- JWKS -----------------------------------------------------------------------------
+
 
 class JwksCache:
     """The pool's signing keys. Fetched once; refetched only for an unknown ``kid`` and at
@@ -166,7 +180,9 @@ class JwksCache:
         if found is None and self._fetch_error:
             raise TokenError(self._fetch_error)  # the JWKS could not be fetched: say so, not "unknown key"
         if found is None:
-            raise UnknownSigningKey(f"kid check failed: key id {kid!r} is not in the pool's JWKS ({self.url}); the token was not signed by this user pool")
+            raise UnknownSigningKey(
+                f"kid check failed: key id {kid!r} is not in the pool's JWKS ({self.url}); the token was not signed by this user pool"
+            )
         return found
 
     def jwks(self) -> dict:
@@ -192,6 +208,7 @@ class JwksCache:
 
 # -- verification ---------------------------------------------------------------------
 
+
 class TokenVerifier:
     def __init__(self, issuer: str, client_id: str, jwks: JwksCache, leeway: float = 0.0):
         self.issuer = issuer
@@ -202,7 +219,7 @@ class TokenVerifier:
         self._verified: OrderedDict[str, dict] = OrderedDict()
 
     @classmethod
-    def for_stack(cls, outputs, leeway: float = 0.0) -> "TokenVerifier":
+    def for_stack(cls, outputs, leeway: float = 0.0) -> TokenVerifier:
         return cls(outputs.issuer, outputs.client_id, JwksCache(outputs.jwks_url), leeway)
 
     def verify(self, token: str, token_use: str | None = None, required_group: str | None = None) -> dict:
@@ -218,7 +235,9 @@ class TokenVerifier:
             raise TokenExpired("exp check failed: the token has expired; get a new one")
         self._check_use_and_client(claims, token_use)
         if required_group is not None and required_group not in claims.get("cognito:groups", []):
-            raise MissingGroup(f"group check failed: the user is not in group {required_group!r} (token groups: {claims.get('cognito:groups', [])})")
+            raise MissingGroup(
+                f"group check failed: the user is not in group {required_group!r} (token groups: {claims.get('cognito:groups', [])})"
+            )
         return dict(claims)
 
     def _verify_signature_and_claims(self, token: str) -> dict:
@@ -226,7 +245,11 @@ class TokenVerifier:
         key = self.jwks.key(header["kid"])
         try:
             claims = self._jwt.decode(
-                token, key.key, algorithms=[ALGORITHM], issuer=self.issuer, leeway=self.leeway,
+                token,
+                key.key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                leeway=self.leeway,
                 options={"verify_aud": False, "require": ["exp", "iss", "token_use"]},
             )
         except jwt.ExpiredSignatureError:
@@ -234,7 +257,9 @@ class TokenVerifier:
         except jwt.ImmatureSignatureError:
             raise TokenNotYetValid("nbf/iat check failed: the token is not valid yet (check the clocks)") from None
         except jwt.InvalidIssuerError:
-            raise WrongIssuer(f"iss check failed: the token was issued by {_peek(token, 'iss')!r}, expected {self.issuer!r}") from None
+            raise WrongIssuer(
+                f"iss check failed: the token was issued by {_peek(token, 'iss')!r}, expected {self.issuer!r}"
+            ) from None
         except jwt.InvalidSignatureError:
             raise BadSignature("signature check failed: the token was altered or signed by another key") from None
         except jwt.MissingRequiredClaimError as err:
@@ -268,10 +293,13 @@ class TokenVerifier:
         if not isinstance(header, dict):
             raise MalformedToken("format check failed: the header is not a JSON object")
         if header.get("alg") != ALGORITHM:
-            raise AlgorithmNotAllowed(f"alg check failed: {header.get('alg')!r} is not allowed; Cognito signs with RS256")
+            raise AlgorithmNotAllowed(
+                f"alg check failed: {header.get('alg')!r} is not allowed; Cognito signs with RS256"
+            )
         if not header.get("kid") or not isinstance(header["kid"], str):
             raise UnknownSigningKey("kid check failed: the token header names no key id")
         return header
+
     def _check_use_and_client(self, claims: dict, token_use: str | None) -> None:
         use = claims.get("token_use")
         if use not in ("id", "access") or (token_use and use != token_use):
@@ -282,7 +310,9 @@ class TokenVerifier:
             if self.client_id not in audiences:
                 raise WrongClient(f"aud check failed: the ID token is for client {aud!r}, expected {self.client_id!r}")
         elif claims.get("client_id") != self.client_id:
-            raise WrongClient(f"client_id check failed: the access token is for client {claims.get('client_id')!r}, expected {self.client_id!r}")
+            raise WrongClient(
+                f"client_id check failed: the access token is for client {claims.get('client_id')!r}, expected {self.client_id!r}"
+            )
 
 
 def _peek(token: str, claim: str):
@@ -313,9 +343,10 @@ def authid_claim(claims: dict) -> str:
 
 def readable_claims(claims: dict) -> list[tuple[str, str]]:
     """Claims as (name, text), the ones Db2 cares about first; times as UTC."""
+
     def text(name, value):
         if name in ("exp", "iat", "auth_time", "nbf") and isinstance(value, (int, float)):
-            stamp = datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            stamp = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             if name == "exp":
                 left = int(value - time.time())
                 stamp += f" (in {left // 60} min)" if left > 0 else " (expired)"

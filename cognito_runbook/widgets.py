@@ -20,7 +20,11 @@ import ipywidgets as w
 from .db2 import db2_name_problems
 from .params import ENV_VAR_RE
 
-PASSWORD_CHOICES = [("generate (kept in Secrets Manager)", "generate"), ("environment variable", "env"), ("type it now", "typed")]
+PASSWORD_CHOICES = [
+    ("generate (kept in Secrets Manager)", "generate"),
+    ("environment variable", "env"),
+    ("type it now", "typed"),
+]
 _LAYOUT = {"name": w.Layout(width="180px"), "wide": w.Layout(width="240px"), "small": w.Layout(width="120px")}
 
 
@@ -78,7 +82,9 @@ class _RowsForm(w.VBox):
             problems = self._row_problems(row)
             if names.count(self._row_name(row).lower()) > 1:
                 problems.append("appears twice")
-            row["status"].value = '<span style="color:#c62828">✗</span>' if problems else '<span style="color:#2e7d32">✓</span>'
+            row["status"].value = (
+                '<span style="color:#c62828">✗</span>' if problems else '<span style="color:#2e7d32">✓</span>'
+            )
             row["message"].value = _problem_html(problems) if problems else ""
 
     def _row_name(self, row: dict) -> str:
@@ -99,7 +105,9 @@ class UsersForm(_RowsForm):
             "name": w.Text(values.get("name", ""), placeholder="user name", layout=_LAYOUT["name"]),
             "email": w.Text(values.get("email", ""), placeholder="email (optional)", layout=_LAYOUT["wide"]),
             "source": w.Dropdown(options=PASSWORD_CHOICES, value=choice, layout=_LAYOUT["wide"]),
-            "env": w.Text(source[4:] if source.startswith("env:") else "", placeholder="VARIABLE_NAME", layout=_LAYOUT["small"]),
+            "env": w.Text(
+                source[4:] if source.startswith("env:") else "", placeholder="VARIABLE_NAME", layout=_LAYOUT["small"]
+            ),
             "password": w.Password(placeholder="password", layout=_LAYOUT["small"]),
         }
         row["widgets"] = [row[k] for k in ("name", "email", "source", "env", "password")]
@@ -107,7 +115,9 @@ class UsersForm(_RowsForm):
 
     def _row_problems(self, row: dict) -> list[str]:
         name = self._row_name(row)
-        problems = [f"name {p}" for p in db2_name_problems(name)] if self.db2_names else ([] if name else ["name is empty"])
+        problems = (
+            [f"name {p}" for p in db2_name_problems(name)] if self.db2_names else ([] if name else ["name is empty"])
+        )
         source = row["source"].value
         if source == "env" and not ENV_VAR_RE.match("env:" + row["env"].value.strip()):
             problems.append("give the environment variable's name")
@@ -119,7 +129,12 @@ class UsersForm(_RowsForm):
         for row in self._rows:
             name = self._row_name(row)
             source = row["source"].value
-            entry = {"name": name, "password": {"generate": "generate", "env": f"env:{row['env'].value.strip()}", "typed": "prompt"}[source]}
+            entry = {
+                "name": name,
+                "password": {"generate": "generate", "env": f"env:{row['env'].value.strip()}", "typed": "prompt"}[
+                    source
+                ],
+            }
             if row["email"].value.strip():
                 entry["email"] = row["email"].value.strip()
             if source == "typed" and row["password"].value:
@@ -151,8 +166,14 @@ class GroupsForm(_RowsForm):
         return [f"Db2 group name {p}" for p in db2_name_problems(self._row_name(row))]
 
     def values(self) -> list[dict]:
-        return [{"name": self._row_name(r), "description": r["description"].value.strip(),
-                 **({"precedence": r["precedence"]} if r.get("precedence") is not None else {})} for r in self._rows]
+        return [
+            {
+                "name": self._row_name(r),
+                "description": r["description"].value.strip(),
+                **({"precedence": r["precedence"]} if r.get("precedence") is not None else {}),
+            }
+            for r in self._rows
+        ]
 
 
 class MembershipsForm(w.VBox):
@@ -164,8 +185,9 @@ class MembershipsForm(w.VBox):
         rows = []
         for user in users:
             chosen = [g for g in memberships.get(user, []) if g in groups]
-            select = w.SelectMultiple(options=groups, value=tuple(chosen), rows=min(max(len(groups), 2), 6),
-                                      layout=_LAYOUT["wide"])
+            select = w.SelectMultiple(
+                options=groups, value=tuple(chosen), rows=min(max(len(groups), 2), 6), layout=_LAYOUT["wide"]
+            )
             self._selects[user] = select
             rows.append(w.HBox([w.Label(user, layout=_LAYOUT["name"]), select]))
         super().__init__([w.HTML("<b>Memberships</b> (ctrl/cmd-click to pick several groups)"), *rows])

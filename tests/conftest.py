@@ -43,7 +43,9 @@ def make_stack(local_aws, local_params_raw, monkeypatch):
         raw["token_function"] = {**raw["token_function"], "name": f"generateToken-{suffix}"}
         raw["token_api"] = {**raw["token_api"], "throttling": {"burst_limit": 1000, "rate_limit": 1000}}
         raw.update(changes)
-        return Runbook(parse_params(raw), Backend("local", raw.get("region", "us-east-1"), endpoint_url=local_aws, plan=plan))
+        return Runbook(
+            parse_params(raw), Backend("local", raw.get("region", "us-east-1"), endpoint_url=local_aws, plan=plan)
+        )
 
     return make
 

@@ -40,11 +40,21 @@ class FaultInjector:
         if kind != "throttle":
             status, body, headers, label = int(kind), b"", {}, kind
         elif "X-Amz-Target" in request.headers:  # JSON protocol: Cognito, Secrets Manager
-            status, body, headers, label = 400, JSON_THROTTLE, {"Content-Type": "application/x-amz-json-1.1"}, "throttle-json"
+            status, body, headers, label = (
+                400,
+                JSON_THROTTLE,
+                {"Content-Type": "application/x-amz-json-1.1"},
+                "throttle-json",
+            )
         elif b"Action=" in _body(request):  # query protocol: IAM, STS
             status, body, headers, label = 400, XML_THROTTLE, {"Content-Type": "text/xml"}, "throttle-xml"
         else:  # REST-JSON: Lambda, API Gateway
-            status, body, headers, label = 429, b'{"message":"Too Many Requests"}', {"x-amzn-ErrorType": "TooManyRequestsException"}, "throttle-429"
+            status, body, headers, label = (
+                429,
+                b'{"message":"Too Many Requests"}',
+                {"x-amzn-ErrorType": "TooManyRequestsException"},
+                "throttle-429",
+            )
         self.injected[label] = self.injected.get(label, 0) + 1
         return AWSResponse(request.url, status, headers, _Raw(body))
 

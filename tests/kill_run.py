@@ -7,6 +7,7 @@ WHEN is "before" or "after"; the Nth (default 1st) call of OPERATION triggers th
 import os
 import signal
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -18,7 +19,7 @@ from cognito_runbook.runbook import Runbook
 def main():
     params_file, endpoint, when, operation = sys.argv[1:5]
     nth = int(sys.argv[5]) if len(sys.argv) > 5 else 1
-    params = parse_params(yaml.safe_load(open(params_file)))
+    params = parse_params(yaml.safe_load(Path(params_file).read_text()))
     rb = Runbook(params, Backend("local", params.region, endpoint_url=endpoint))
     seen = [0]
 

@@ -17,21 +17,34 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
-
 from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[test])")
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")]
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -e .[test])"
+)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
+]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 NEW_USER, NEW_GROUP = "dbuser3", "DB2DEV"
-BROWSER_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
 
 
 def free_port() -> int:
@@ -61,13 +74,31 @@ def lab(local_aws, tmp_path_factory):
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
-           "COGNITO_RUNBOOK_RUN_DIR": str(root / "runs")}
-    log = open(root / "lab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
-                             *(["--allow-root"] if os.geteuid() == 0 else [])],
-                            cwd=root, env=env, stdout=log, stderr=log)
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
+        "COGNITO_RUNBOOK_RUN_DIR": str(root / "runs"),
+    }
+    log = open(root / "lab.log", "w")  # noqa: SIM115 (JupyterLab writes to it until the fixture ends)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.open_browser=False",
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         if proc.poll() is not None:
@@ -105,7 +136,9 @@ def open_notebook(page, lab, name: str) -> None:
     base, token, _ = lab
     page.goto(f"{base}/lab/tree/notebooks/{name}?token={token}")
     current(page).first.wait_for()
-    current(page).locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)  # its kernel is up
+    current(page).locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+        timeout=90_000
+    )  # its kernel is up
     # JupyterLab shows "Idle" a moment before a new kernel's channels carry requests, and
     # requests sent in that moment are lost. Run the (harmless) parameters cell until it runs.
     parameters = current(page).locator(".jp-CodeCell").first
@@ -157,7 +190,11 @@ def shot(page, name: str) -> None:
 
 
 def assert_no_error(page) -> None:
-    errors = current(page).locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+    errors = (
+        current(page)
+        .locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        .all_inner_texts()
+    )
     assert not [e for e in errors if "Error" in e], errors
 
 
@@ -193,7 +230,9 @@ def test_person_adds_a_user_and_a_group_and_gets_tokens(lab, page, local_aws, sc
     name_box.fill(NEW_USER)
     run_cell(page, "rb.apply_users(users_form)")
     applied = current(page).locator(".jp-CodeCell", has_text="rb.apply_users(users_form)").first
-    applied.locator("table", has_text="Users in DB2UserPool").get_by_text(NEW_USER).wait_for()  # the pool's users, after the change
+    applied.locator("table", has_text="Users in DB2UserPool").get_by_text(
+        NEW_USER
+    ).wait_for()  # the pool's users, after the change
     assert_no_error(page)
     shot(page, "02-users-applied")
 
@@ -206,7 +245,9 @@ def test_person_adds_a_user_and_a_group_and_gets_tokens(lab, page, local_aws, sc
     groups.get_by_role("button", name="Add").click()
     group_boxes.nth(rows).fill(NEW_GROUP)
     run_cell(page, "rb.apply_groups(groups_form)")
-    current(page).locator(".jp-CodeCell", has_text="rb.apply_groups(groups_form)").first.get_by_text(NEW_GROUP).first.wait_for()
+    current(page).locator(".jp-CodeCell", has_text="rb.apply_groups(groups_form)").first.get_by_text(
+        NEW_GROUP
+    ).first.wait_for()
     shot(page, "03-groups-applied")
 
     open_notebook(page, lab, "04_memberships.ipynb")
@@ -214,7 +255,9 @@ def test_person_adds_a_user_and_a_group_and_gets_tokens(lab, page, local_aws, sc
     row = current(page).locator(".widget-hbox", has=page.locator(".widget-label", has_text=NEW_USER)).first
     row.locator("select").select_option(NEW_GROUP)
     run_cell(page, "rb.apply_memberships(memberships_form)")
-    current(page).locator(".jp-CodeCell", has_text="rb.apply_memberships(memberships_form)").first.get_by_text(f"{NEW_USER} -> {NEW_GROUP}").wait_for()
+    current(page).locator(".jp-CodeCell", has_text="rb.apply_memberships(memberships_form)").first.get_by_text(
+        f"{NEW_USER} -> {NEW_GROUP}"
+    ).wait_for()
     shot(page, "04-memberships-applied")
 
     rb = Runbook(params, Backend("local", params.region, endpoint_url=local_aws))

@@ -14,9 +14,23 @@ from cognito_runbook.preflight import FAIL, PASS, WARN, db2_preflight
 from cognito_runbook.tokens import JwksCache, get_tokens
 
 
-@pytest.mark.parametrize("name, ok", [("DB2ADMIN", True), ("db2dba", True), ("A@#$9", True), ("USERS", False),
-                                      ("public", False), ("SYSADM", False), ("ibmuser", False), ("sqlgroup", False),
-                                      ("DB2-ADMIN", False), ("", False), ("x" * 129, False), ("select", False)])
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("DB2ADMIN", True),
+        ("db2dba", True),
+        ("A@#$9", True),
+        ("USERS", False),
+        ("public", False),
+        ("SYSADM", False),
+        ("ibmuser", False),
+        ("sqlgroup", False),
+        ("DB2-ADMIN", False),
+        ("", False),
+        ("x" * 129, False),
+        ("select", False),
+    ],
+)
 def test_db2_name_rules(name, ok):
     assert (db2.db2_name_problems(name) == []) is ok
 
@@ -59,6 +73,7 @@ def tokens_for(provisioned):
     def get(index=0):
         user = rb.params.users[index]
         return get_tokens(out.token_url, user.name, PasswordStore(rb.ctx).existing(user))
+
     return get
 
 

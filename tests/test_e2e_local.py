@@ -17,8 +17,9 @@ pytestmark = pytest.mark.e2e
 
 def record_requests(rb) -> dict:
     sent = {}
-    rb.backend.session.events.register("provide-client-params.*.*",
-                                       lambda params, model, **_: sent.setdefault(model.name, []).append(dict(params)))
+    rb.backend.session.events.register(
+        "provide-client-params.*.*", lambda params, model, **_: sent.setdefault(model.name, []).append(dict(params))
+    )
     return sent
 
 
@@ -46,7 +47,7 @@ def test_every_user_gets_verified_tokens_with_groups(provisioned):
 
 
 def test_rerun_changes_nothing_and_makes_no_write(provisioned, make_stack):
-    rb, out = provisioned
+    _rb, out = provisioned
     again = make_stack()
     results = again.provision()
     assert all(r.counts()["create"] + r.counts()["update"] + r.counts()["delete"] == 0 for r in results)
@@ -63,8 +64,13 @@ def test_plan_on_a_provisioned_stack_reports_no_drift(provisioned, make_stack):
 def test_drift_is_put_back_with_the_full_config(provisioned, make_stack):
     rb, out = provisioned
     cognito = rb.backend.client("cognito-idp")
-    cognito.update_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id, ClientName="db2-app-client",
-                                    CallbackURLs=["https://evil.example"], AllowedOAuthFlows=["code"])
+    cognito.update_user_pool_client(
+        UserPoolId=out.pool_id,
+        ClientId=out.client_id,
+        ClientName="db2-app-client",
+        CallbackURLs=["https://evil.example"],
+        AllowedOAuthFlows=["code"],
+    )
     plan = make_stack(plan=True)
     changes = plan.run_stage("user_pool").changes
     assert [(c.action, c.resource) for c in changes if c.action != "unchanged"] == [("update", "app client")]
@@ -75,7 +81,11 @@ def test_drift_is_put_back_with_the_full_config(provisioned, make_stack):
     client = cognito.describe_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id)["UserPoolClient"]
     assert client["CallbackURLs"] == ["http://localhost"]
     assert sorted(client["ExplicitAuthFlows"]) == sorted(EXPLICIT_AUTH_FLOWS)
-    assert set(sent["UpdateUserPoolClient"][0]) >= {"ExplicitAuthFlows", "AllowedOAuthScopes", "SupportedIdentityProviders"}
+    assert set(sent["UpdateUserPoolClient"][0]) >= {
+        "ExplicitAuthFlows",
+        "AllowedOAuthScopes",
+        "SupportedIdentityProviders",
+    }
 
 
 def test_requests_carry_the_runbook_settings(make_stack):
@@ -102,7 +112,12 @@ def test_requests_carry_the_runbook_settings(make_stack):
         assert set(fn["Environment"]["Variables"]) == {"USER_POOL_ID", "CLIENT_ID"}
         policy = json.loads(sent["PutRolePolicy"][0]["PolicyDocument"])
         actions = [a for s in policy["Statement"] for a in s["Action"]]
-        assert actions == ["cognito-idp:AdminInitiateAuth", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+        assert actions == [
+            "cognito-idp:AdminInitiateAuth",
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+        ]
         assert policy["Statement"][0]["Resource"].endswith(f":userpool/{rb.pool()['Id']}")
         trust = json.loads(sent["CreateRole"][0]["AssumeRolePolicyDocument"])
         assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
@@ -143,8 +158,13 @@ def test_bad_params_stop_before_any_aws_call(make_stack):
 
 def test_token_endpoint_errors_are_4xx_never_5xx(provisioned):
     _, out = provisioned
-    cases = [(None, 401), ("Basic " + base64.b64encode(b"db2dba:wrong-Password1").decode(), 401),
-             ("Basic " + base64.b64encode(b"ghost:whatever-1A").decode(), 401), ("Basic %%%", 400), ("Bearer x", 401)]
+    cases = [
+        (None, 401),
+        ("Basic " + base64.b64encode(b"db2dba:wrong-Password1").decode(), 401),
+        ("Basic " + base64.b64encode(b"ghost:whatever-1A").decode(), 401),
+        ("Basic %%%", 400),
+        ("Bearer x", 401),
+    ]
     for authorization, status in cases:
         got, headers, body = http_get(out.token_url, authorization)
         assert got == status, (authorization, got, body)
@@ -193,12 +213,18 @@ def test_weak_env_password_is_refused_before_creating_the_user(make_stack, monke
 
 def test_email_sign_in_pool_is_idempotent_and_issues_uuid_authids(make_stack):
     users = [{"name": "ann@example.com", "password": "generate"}, {"name": "ben@example.com", "password": "generate"}]
-    rb = make_stack(user_pool={"name": "DB2UserPool", "domain_prefix": "email-pool-test", "sign_in": "email"},
-                    users=users, memberships={"ann@example.com": ["DB2ADMIN"], "ben@example.com": ["DB2USERS"]})
+    rb = make_stack(
+        user_pool={"name": "DB2UserPool", "domain_prefix": "email-pool-test", "sign_in": "email"},
+        users=users,
+        memberships={"ann@example.com": ["DB2ADMIN"], "ben@example.com": ["DB2USERS"]},
+    )
     try:
         rb.provision()
-        again = make_stack(user_pool={"name": "DB2UserPool", "domain_prefix": "email-pool-test", "sign_in": "email"},
-                           users=users, memberships={"ann@example.com": ["DB2ADMIN"], "ben@example.com": ["DB2USERS"]})
+        again = make_stack(
+            user_pool={"name": "DB2UserPool", "domain_prefix": "email-pool-test", "sign_in": "email"},
+            users=users,
+            memberships={"ann@example.com": ["DB2ADMIN"], "ben@example.com": ["DB2USERS"]},
+        )
         again.provision()
         assert sum(again.backend.log.writes.values()) == 0, again.backend.log.writes
         out = again.outputs()
@@ -220,8 +246,12 @@ def test_headless_memberships_form_applies_the_params_including_removals(provisi
     form = facade.memberships_form()
     assert form.values() == {"db2dba": ["DB2ADMIN"], "appuser": ["DB2USERS"]}
     facade.apply_memberships(form)
-    assert [s["stage"] for s in json.loads((tmp_path / "run" / "summary.json").read_text())["stages"]] == ["memberships"]
-    groups = rb.backend.client("cognito-idp").admin_list_groups_for_user(UserPoolId=out.pool_id, Username="db2dba")["Groups"]
+    assert [s["stage"] for s in json.loads((tmp_path / "run" / "summary.json").read_text())["stages"]] == [
+        "memberships"
+    ]
+    groups = rb.backend.client("cognito-idp").admin_list_groups_for_user(UserPoolId=out.pool_id, Username="db2dba")[
+        "Groups"
+    ]
     assert [g["GroupName"] for g in groups] == ["DB2ADMIN"]
 
 

@@ -19,11 +19,11 @@ PATHS = ["/token", "/token/", "/TOKEN", "/", "/tokens", "/token/../token", "/%00
 @pytest.fixture(scope="module")
 def endpoint(local_aws, tmp_path_factory):
     import yaml
+    from conftest import ROOT
 
     from cognito_runbook.backend import Backend
     from cognito_runbook.params import parse_params
     from cognito_runbook.runbook import Runbook
-    from conftest import ROOT
 
     raw = yaml.safe_load((ROOT / "params" / "local.yaml").read_text())
     raw.update(stack="fuzz-stack", memberships={})
@@ -74,35 +74,70 @@ header_value = st.one_of(
     st.binary(max_size=300).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
     st.builds(basic, credentials, credentials),
     st.builds(lambda u, p, extra: basic(u, p + b":" + extra), credentials, credentials, credentials),
-    st.sampled_from([b"Basic", b"Basic ", b"basic Og==", b"Bearer eyJhbGciOiJub25lIn0.e30.", b"Digest x", b"Basic ====",
-                     b"Basic " + b"A" * 60000, b"Basic \xff\xfe", b"Basic " + base64.b64encode(b"\xff\xfe:\x80")]),
+    st.sampled_from(
+        [
+            b"Basic",
+            b"Basic ",
+            b"basic Og==",
+            b"Bearer eyJhbGciOiJub25lIn0.e30.",
+            b"Digest x",
+            b"Basic ====",
+            b"Basic " + b"A" * 60000,
+            b"Basic \xff\xfe",
+            b"Basic " + base64.b64encode(b"\xff\xfe:\x80"),
+        ]
+    ),
 )
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(value=header_value)
 def test_arbitrary_authorization_headers(endpoint, value):
     status, challenge, body = send(endpoint, "GET", "/token", [("Authorization", value)])
     secrets = [part for part in value.split(b":")[1:]] if value.startswith(b"Basic ") else []
-    check(status, challenge, body, secrets, control=lambda: send(endpoint, "GET", "/token", [("Authorization", b"Basic Og==")]))
+    check(
+        status,
+        challenge,
+        body,
+        secrets,
+        control=lambda: send(endpoint, "GET", "/token", [("Authorization", b"Basic Og==")]),
+    )
     if status == 200:
         pytest.fail("a random credential signed in")
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(user=st.text(max_size=40), password=st.text(max_size=40))
 def test_text_credentials_with_colons_and_unicode(endpoint, user, password):
     value = basic(user.encode(), password.encode())
     status, challenge, body = send(endpoint, "GET", "/token", [("Authorization", value)])
     blanked = basic(user.encode(), b"Z" * len(password.encode()))
-    check(status, challenge, body, [password.encode()], control=lambda: send(endpoint, "GET", "/token", [("Authorization", blanked)]))
+    check(
+        status,
+        challenge,
+        body,
+        [password.encode()],
+        control=lambda: send(endpoint, "GET", "/token", [("Authorization", blanked)]),
+    )
     assert status in (400, 401)
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(method=st.sampled_from(METHODS), path=st.sampled_from(PATHS),
-       extra=st.lists(st.tuples(st.sampled_from(["X-Forwarded-For", "Cookie", "Content-Type", "X-Amz-Date", "authorization"]),
-                                st.binary(max_size=100).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))), max_size=4))
+@given(
+    method=st.sampled_from(METHODS),
+    path=st.sampled_from(PATHS),
+    extra=st.lists(
+        st.tuples(
+            st.sampled_from(["X-Forwarded-For", "Cookie", "Content-Type", "X-Amz-Date", "authorization"]),
+            st.binary(max_size=100).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+        ),
+        max_size=4,
+    ),
+)
 def test_methods_paths_and_extra_headers(endpoint, method, path, extra):
     status, challenge, body = send(endpoint, method, path, extra)
     check(status, challenge, body, [])

@@ -38,9 +38,16 @@ def call(ev):
 
 
 def test_success_keeps_reference_body_without_internals(cognito):
-    cognito.add_response("admin_initiate_auth", {"AuthenticationResult": TOKENS, "ChallengeParameters": {}},
-                         {"UserPoolId": "us-east-1_pool", "ClientId": "client123", "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
-                          "AuthParameters": {"USERNAME": "db2dba", "PASSWORD": "pa:ss:word"}})
+    cognito.add_response(
+        "admin_initiate_auth",
+        {"AuthenticationResult": TOKENS, "ChallengeParameters": {}},
+        {
+            "UserPoolId": "us-east-1_pool",
+            "ClientId": "client123",
+            "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": "db2dba", "PASSWORD": "pa:ss:word"},
+        },
+    )
     status, body, headers = call(event(basic("db2dba", "pa:ss:word")))
     assert status == 200
     assert body["AuthenticationResult"] == TOKENS
@@ -48,11 +55,20 @@ def test_success_keeps_reference_body_without_internals(cognito):
     assert headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("auth, status", [
-    (None, 401), ("", 401), ("Bearer abc", 401), ("Basic", 401), ("Basic !!!notbase64", 400),
-    ("Basic " + base64.b64encode(b"nocolon").decode(), 400), ("Basic " + base64.b64encode(b":pw").decode(), 400),
-    ("Basic " + base64.b64encode(b"user:").decode(), 400), ("Basic " + base64.b64encode(b"\xff\xfe:x").decode(), 400),
-])
+@pytest.mark.parametrize(
+    "auth, status",
+    [
+        (None, 401),
+        ("", 401),
+        ("Bearer abc", 401),
+        ("Basic", 401),
+        ("Basic !!!notbase64", 400),
+        ("Basic " + base64.b64encode(b"nocolon").decode(), 400),
+        ("Basic " + base64.b64encode(b":pw").decode(), 400),
+        ("Basic " + base64.b64encode(b"user:").decode(), 400),
+        ("Basic " + base64.b64encode(b"\xff\xfe:x").decode(), 400),
+    ],
+)
 def test_bad_headers_get_4xx_and_basic_challenge(cognito, auth, status):
     got, body, headers = call(event(auth))
     assert got == status and body["error"]
@@ -60,10 +76,16 @@ def test_bad_headers_get_4xx_and_basic_challenge(cognito, auth, status):
         assert headers["WWW-Authenticate"].startswith("Basic")
 
 
-@pytest.mark.parametrize("code, status", [
-    ("NotAuthorizedException", 401), ("UserNotFoundException", 401), ("PasswordResetRequiredException", 403),
-    ("UserNotConfirmedException", 403), ("TooManyRequestsException", 429),
-])
+@pytest.mark.parametrize(
+    "code, status",
+    [
+        ("NotAuthorizedException", 401),
+        ("UserNotFoundException", 401),
+        ("PasswordResetRequiredException", 403),
+        ("UserNotConfirmedException", 403),
+        ("TooManyRequestsException", 429),
+    ],
+)
 def test_cognito_refusals_map_to_statuses(cognito, code, status):
     cognito.add_client_error("admin_initiate_auth", service_error_code=code, service_message="nope")
     got, body, _ = call(event(basic("db2dba", "Secret-pw1")))
@@ -72,7 +94,10 @@ def test_cognito_refusals_map_to_statuses(cognito, code, status):
 
 
 def test_new_password_challenge_is_403(cognito):
-    cognito.add_response("admin_initiate_auth", {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s" * 20, "ChallengeParameters": {}})
+    cognito.add_response(
+        "admin_initiate_auth",
+        {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s" * 20, "ChallengeParameters": {}},
+    )
     status, body, _ = call(event(basic("db2dba", "pw")))
     assert status == 403 and "NEW_PASSWORD_REQUIRED" in body["message"]
 

@@ -3,17 +3,20 @@
 import re
 
 import pytest
+from conftest import ROOT
 
 from cognito_runbook import oauth
 from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.tokens import TokenError, TokenVerifier, decode_unverified
-from conftest import ROOT
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "AWS_cognito.md"
 
 
 def test_pkce_matches_rfc7636_appendix_b():
-    assert oauth.code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    assert (
+        oauth.code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+        == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    )
 
 
 def test_generated_verifiers_follow_rfc7636():
@@ -41,11 +44,17 @@ def test_reference_redirect_parses_and_decodes_to_its_claims(reference_redirect)
     assert identity["aud"] == "1njmr2vp8dipb1hne0a0vrv5tk"
 
 
-@pytest.mark.parametrize("url, message", [
-    ("http://localhost/?error=access_denied&error_description=User+cancelled&state=x", "access_denied: User cancelled"),
-    ("http://localhost/#error=unauthorized_client", "unauthorized_client"),
-    ("http://localhost/?foo=bar", "not a hosted-UI redirect"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        (
+            "http://localhost/?error=access_denied&error_description=User+cancelled&state=x",
+            "access_denied: User cancelled",
+        ),
+        ("http://localhost/#error=unauthorized_client", "unauthorized_client"),
+        ("http://localhost/?foo=bar", "not a hosted-UI redirect"),
+    ],
+)
 def test_error_redirects_are_reported(url, message):
     with pytest.raises(oauth.RedirectError, match=message):
         oauth.parse_redirect(url)
@@ -56,14 +65,19 @@ def test_code_redirect_parses():
 
 
 def test_login_urls():
-    implicit = oauth.SignIn("https://d.auth.us-east-1.amazoncognito.com", "cid", "http://localhost", "implicit", state="s")
-    assert implicit.login_url == ("https://d.auth.us-east-1.amazoncognito.com/oauth2/authorize?client_id=cid&response_type=token"
-                                  "&scope=openid%20email%20phone&redirect_uri=http%3A%2F%2Flocalhost&state=s")
+    implicit = oauth.SignIn(
+        "https://d.auth.us-east-1.amazoncognito.com", "cid", "http://localhost", "implicit", state="s"
+    )
+    assert implicit.login_url == (
+        "https://d.auth.us-east-1.amazoncognito.com/oauth2/authorize?client_id=cid&response_type=token"
+        "&scope=openid%20email%20phone&redirect_uri=http%3A%2F%2Flocalhost&state=s"
+    )
     code = oauth.SignIn("https://h", "cid", "http://localhost", "code")
     assert f"code_challenge={oauth.code_challenge(code.code_verifier)}&code_challenge_method=S256" in code.login_url
 
 
 # -- against the local hosted UI -------------------------------------------------
+
 
 @pytest.fixture
 def signed_in_stack(provisioned):
@@ -91,7 +105,7 @@ def test_hosted_ui_sign_in_gives_verified_tokens(signed_in_stack, flow):
 
 @pytest.mark.e2e
 def test_hosted_ui_rejects_wrong_password_state_and_reused_code(signed_in_stack):
-    rb, out, user, password = signed_in_stack
+    _rb, out, user, password = signed_in_stack
     sign_in = oauth.SignIn(out.hosted_ui_url, out.client_id, "http://localhost", "code")
     with pytest.raises(oauth.RedirectError, match="did not accept"):
         oauth.scripted_sign_in(sign_in.login_url, user, "Wrong-password-1")
@@ -108,7 +122,7 @@ def test_hosted_ui_rejects_wrong_password_state_and_reused_code(signed_in_stack)
 
 @pytest.mark.e2e
 def test_hosted_ui_refuses_unknown_callback(signed_in_stack):
-    rb, out, user, password = signed_in_stack
+    _rb, out, user, password = signed_in_stack
     sign_in = oauth.SignIn(out.hosted_ui_url, out.client_id, "https://evil.example/cb", "implicit")
     with pytest.raises(oauth.RedirectError, match="400"):
         oauth.scripted_sign_in(sign_in.login_url, user, password)

@@ -1,13 +1,16 @@
 """Params validation: every problem named by its field, before any AWS call."""
 
 import pytest
+from conftest import ROOT
 
 from cognito_runbook.errors import ParamsError
 from cognito_runbook.params import load_params, parse_params
-from conftest import ROOT
 
-BASE = {"users": [{"name": "db2dba", "password": "generate"}], "groups": [{"name": "DB2ADMIN"}],
-        "memberships": {"db2dba": ["DB2ADMIN"]}}
+BASE = {
+    "users": [{"name": "db2dba", "password": "generate"}],
+    "groups": [{"name": "DB2ADMIN"}],
+    "memberships": {"db2dba": ["DB2ADMIN"]},
+}
 
 MALFORMED = [
     ({"region": "mars-1"}, "region: is not an AWS region name"),
@@ -19,7 +22,10 @@ MALFORMED = [
     ({"user_pool": {"domain_prefix": "My_Prefix"}}, "user_pool.domain_prefix: must be 1-63 lower-case"),
     ({"user_pool": {"domain_prefix": "my-cognito"}}, "user_pool.domain_prefix: must not contain 'cognito'"),
     ({"user_pool": {"sign_in": "phone"}}, "user_pool.sign_in:"),
-    ({"app_client": {"callback_urls": ["http://example.com"]}}, "app_client.callback_urls: 'http://example.com' is not allowed"),
+    (
+        {"app_client": {"callback_urls": ["http://example.com"]}},
+        "app_client.callback_urls: 'http://example.com' is not allowed",
+    ),
     ({"app_client": {"oauth_flows": ["password"]}}, "app_client.oauth_flows[0]:"),
     ({"token_function": {"runtime": "python3.11"}}, "token_function.runtime: python3.11 is deprecated"),
     ({"token_function": {"runtime": "nodejs20.x"}}, "token_function.runtime: must be one of"),

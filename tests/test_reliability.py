@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
+from faults import FaultInjector
 
+from cognito_runbook.aws import STACK_TAG, paginate
 from cognito_runbook.backend import Backend
 from cognito_runbook.params import parse_params
 from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.runbook import Runbook
-from cognito_runbook.aws import STACK_TAG, paginate
 from cognito_runbook.tokens import TokenVerifier, get_tokens
-from conftest import ROOT
-from faults import FaultInjector
 
 pytestmark = pytest.mark.e2e
 HERE = Path(__file__).resolve().parent
@@ -25,15 +25,21 @@ def snapshot(rb: Runbook) -> dict:
     """The stack's end state, with generated ids left out, so two stacks compare equal."""
     b, p = rb.backend, rb.params
     cognito = b.client("cognito-idp")
-    pools = [x for x in paginate(cognito, "list_user_pools", "UserPools", PaginationConfig={"PageSize": 60})
-             if cognito.describe_user_pool(UserPoolId=x["Id"])["UserPool"].get("UserPoolTags", {}).get(STACK_TAG) == p.stack]
+    pools = [
+        x
+        for x in paginate(cognito, "list_user_pools", "UserPools", PaginationConfig={"PageSize": 60})
+        if cognito.describe_user_pool(UserPoolId=x["Id"])["UserPool"].get("UserPoolTags", {}).get(STACK_TAG) == p.stack
+    ]
     state = {"pools": len(pools)}
     if len(pools) == 1:
         pid = pools[0]["Id"]
         state["clients"] = len(cognito.list_user_pool_clients(UserPoolId=pid)["UserPoolClients"])
         state["users"] = sorted((u["Username"], u["UserStatus"]) for u in cognito.list_users(UserPoolId=pid)["Users"])
         groups = sorted(g["GroupName"] for g in cognito.list_groups(UserPoolId=pid)["Groups"])
-        state["members"] = {g: sorted(u["Username"] for u in cognito.list_users_in_group(UserPoolId=pid, GroupName=g)["Users"]) for g in groups}
+        state["members"] = {
+            g: sorted(u["Username"] for u in cognito.list_users_in_group(UserPoolId=pid, GroupName=g)["Users"])
+            for g in groups
+        }
         state["domain"] = cognito.describe_user_pool(UserPoolId=pid)["UserPool"].get("Domain") is not None
     apis = [a for a in b.client("apigatewayv2").get_apis()["Items"] if a.get("Tags", {}).get(STACK_TAG) == p.stack]
     state["apis"] = len(apis)
@@ -43,8 +49,14 @@ def snapshot(rb: Runbook) -> dict:
         state["integrations"] = len(api2.get_integrations(ApiId=apis[0]["ApiId"])["Items"])
         state["stages"] = sorted(s["StageName"] for s in api2.get_stages(ApiId=apis[0]["ApiId"])["Items"])
     secrets = paginate(b.client("secretsmanager"), "list_secrets", "SecretList")
-    state["secrets"] = sorted(s["Name"].rsplit("/", 1)[1] for s in secrets if s["Name"].startswith(f"cognito-runbook/{p.stack}/"))
-    functions = [f["FunctionName"] for f in b.client("lambda").list_functions()["Functions"] if f["FunctionName"] == p.token_function.name]
+    state["secrets"] = sorted(
+        s["Name"].rsplit("/", 1)[1] for s in secrets if s["Name"].startswith(f"cognito-runbook/{p.stack}/")
+    )
+    functions = [
+        f["FunctionName"]
+        for f in b.client("lambda").list_functions()["Functions"]
+        if f["FunctionName"] == p.token_function.name
+    ]
     state["functions"] = len(functions)
     return state
 
@@ -95,30 +107,36 @@ def test_transient_faults_are_retried_without_duplicates(make_stack, reference_s
 
 
 KILL_POINTS = [
-    ("after", "CreateUserPool", 1),       # pool made, no domain, no client
+    ("after", "CreateUserPool", 1),  # pool made, no domain, no client
     ("before", "CreateUserPoolClient", 1),
     ("after", "CreateUserPoolClient", 1),  # boundary user_pool | users
-    ("after", "CreateSecret", 1),          # generated password stored, user not yet created
-    ("after", "AdminCreateUser", 1),       # user left in FORCE_CHANGE_PASSWORD
+    ("after", "CreateSecret", 1),  # generated password stored, user not yet created
+    ("after", "AdminCreateUser", 1),  # user left in FORCE_CHANGE_PASSWORD
     ("after", "AdminSetUserPassword", 1),  # between users
     ("after", "AdminSetUserPassword", 2),  # boundary users | groups
-    ("after", "CreateGroup", 2),           # boundary groups | memberships
-    ("after", "AdminAddUserToGroup", 2),   # in the middle of the memberships
-    ("after", "CreateRole", 1),            # role without its policy
-    ("after", "CreateFunction", 1),        # boundary token_function | token_api
-    ("after", "CreateApi", 1),             # API without integration or route
+    ("after", "CreateGroup", 2),  # boundary groups | memberships
+    ("after", "AdminAddUserToGroup", 2),  # in the middle of the memberships
+    ("after", "CreateRole", 1),  # role without its policy
+    ("after", "CreateFunction", 1),  # boundary token_function | token_api
+    ("after", "CreateApi", 1),  # API without integration or route
     ("before", "CreateStage", 1),
     ("before", "AddPermission", 1),
 ]
 
 
 @pytest.mark.parametrize("when, operation, nth", KILL_POINTS, ids=[f"{w}-{o}-{n}" for w, o, n in KILL_POINTS])
-def test_killed_run_resumes_to_the_clean_end_state(make_stack, reference_state, tmp_path, local_aws, when, operation, nth):
+def test_killed_run_resumes_to_the_clean_end_state(
+    make_stack, reference_state, tmp_path, local_aws, when, operation, nth
+):
     rb = make_stack()
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(rb.params.model_dump(exclude_none=True)))
-    proc = subprocess.run([sys.executable, str(HERE / "kill_run.py"), str(params_file), local_aws, when, operation, str(nth)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "kill_run.py"), str(params_file), local_aws, when, operation, str(nth)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -9, f"the run was not killed at {when} {operation}: {proc.stderr[-1500:]}"
     try:
         make_stack().provision()
@@ -133,7 +151,9 @@ def test_teardown_after_a_killed_run_removes_everything(make_stack, tmp_path, lo
     rb = make_stack()
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(rb.params.model_dump(exclude_none=True)))
-    subprocess.run([sys.executable, str(HERE / "kill_run.py"), str(params_file), local_aws, "after", "CreateApi"], timeout=120)
+    subprocess.run(
+        [sys.executable, str(HERE / "kill_run.py"), str(params_file), local_aws, "after", "CreateApi"], timeout=120
+    )
     make_stack().teardown()
     state = snapshot(make_stack())
     assert (state["pools"], state["apis"], state["functions"], state["secrets"]) == (0, 0, 0, [])
@@ -146,7 +166,7 @@ def test_two_runs_started_at_once_create_one_of_everything(make_stack, reference
     def go(rb):
         try:
             rb.provision()
-        except Exception as err:  # noqa: BLE001 - collected and asserted below
+        except Exception as err:
             errors.append(err)
 
     threads = [threading.Thread(target=go, args=(rb,)) for rb in runs]

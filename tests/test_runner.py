@@ -10,21 +10,27 @@ from pathlib import Path
 import papermill
 import pytest
 import yaml
+from conftest import ROOT
 
 from cognito_runbook.backend import Backend
 from cognito_runbook.params import parse_params
 from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.runbook import Runbook
 from cognito_runbook.runner import NOTEBOOKS_DIR, select_notebooks
-from conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 FULL_JWT = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{20,}")
 
 
 def cli(*args, env=None):
-    proc = subprocess.run([sys.executable, "-m", "cognito_runbook.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, **(env or {})}, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cognito_runbook.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -36,6 +42,7 @@ def stack_file(tmp_path, local_params_raw, local_aws):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(raw))
         return path
+
     return write
 
 
@@ -61,14 +68,19 @@ def test_full_run_then_noop_rerun_leaves_no_secret_behind(stack_file, local_aws,
     code, out = cli("run", params_file, "--out", tmp_path / "run2")
     assert code == 0, out
     rerun = (tmp_path / "run2" / "summary.txt").read_text()
-    assert re.findall(r"create (\d+), update (\d+), delete (\d+), unchanged \d+  \((\d+) AWS writes\)", rerun) == [("0", "0", "0", "0")] * 6, rerun
+    assert (
+        re.findall(r"create (\d+), update (\d+), delete (\d+), unchanged \d+  \((\d+) AWS writes\)", rerun)
+        == [("0", "0", "0", "0")] * 6
+    ), rerun
     assert re.search(r"db2dba\s+verified\s+id eyJ", rerun) and "groups DB2ADMIN,DB2USERS" in rerun
 
     rb = runbook_for(params_file, local_aws)
     passwords = [PasswordStore(rb.ctx).existing(u) for u in rb.params.users]
     assert all(passwords)
     home = Path(os.environ["COGNITO_RUNBOOK_HOME"])
-    scanned = [p for p in [*(tmp_path / "run1").rglob("*"), *(tmp_path / "run2").rglob("*"), *home.glob("*")] if p.is_file()]
+    scanned = [
+        p for p in [*(tmp_path / "run1").rglob("*"), *(tmp_path / "run2").rglob("*"), *home.glob("*")] if p.is_file()
+    ]
     assert len(scanned) > 20
     for path in scanned:
         text = path.read_text(errors="replace")
@@ -89,11 +101,13 @@ def test_bad_params_exit_2_before_anything_starts(stack_file, tmp_path):
 
 
 def test_failing_stage_names_the_notebook_and_the_problem(stack_file, tmp_path):
-    params_file = stack_file("runner-weak", users=[{"name": "weakling", "password": "env:WEAK_PASSWORD"}], memberships={})
+    params_file = stack_file(
+        "runner-weak", users=[{"name": "weakling", "password": "env:WEAK_PASSWORD"}], memberships={}
+    )
     code, out = cli("run", params_file, "--out", tmp_path / "run", "--to", "2", env={"WEAK_PASSWORD": "short"})
     try:
         assert code == 1
-        failure = out[out.index("FAILED"):out.index("executed notebook:")]
+        failure = out[out.index("FAILED") : out.index("executed notebook:")]
         assert "02_users.ipynb, cell" in failure and "StageError" in failure
         assert "users[0].password: the password for 'weakling' does not meet the pool's policy" in failure
         assert "Traceback" not in out and "short" not in failure.replace("shorter", "")
@@ -109,8 +123,12 @@ def test_plan_reports_console_drift_with_exit_3_and_writes_nothing(stack_file, l
     rb.provision()
     out = rb.outputs()
     cognito = rb.backend.client("cognito-idp")
-    cognito.update_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id, ClientName="db2-app-client",
-                                    CallbackURLs=["https://changed.example"])
+    cognito.update_user_pool_client(
+        UserPoolId=out.pool_id,
+        ClientId=out.client_id,
+        ClientName="db2-app-client",
+        CallbackURLs=["https://changed.example"],
+    )
     try:
         code, text = cli("run", params_file, "--plan", "--out", tmp_path / "plan", "--to", "6")
         assert code == 3, text
@@ -124,8 +142,23 @@ def test_plan_reports_console_drift_with_exit_3_and_writes_nothing(stack_file, l
 def test_plain_papermill_with_injected_params_file(stack_file, local_aws, tmp_path):
     params_file = stack_file("runner-papermill")
     out_nb = tmp_path / "01.ipynb"
-    proc = subprocess.run([sys.executable, "-m", "papermill", str(NOTEBOOKS_DIR / "01_user_pool.ipynb"), str(out_nb),
-                           "-f", str(params_file), "--kernel", "python3"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(NOTEBOOKS_DIR / "01_user_pool.ipynb"),
+            str(out_nb),
+            "-f",
+            str(params_file),
+            "--kernel",
+            "python3",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rb = runbook_for(params_file, local_aws)  # the injected stack name was used, not params/local.yaml's
     try:

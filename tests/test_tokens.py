@@ -28,8 +28,12 @@ class FakeJwks(t.JwksCache):
 
     def __init__(self, keys: dict, min_interval=10.0):
         super().__init__("memory://jwks", min_interval)
-        self.document = {"keys": [{**json.loads(RSAAlgorithm.to_jwk(k.public_key())), "kid": kid, "alg": "RS256", "use": "sig"}
-                                  for kid, k in keys.items()]}
+        self.document = {
+            "keys": [
+                {**json.loads(RSAAlgorithm.to_jwk(k.public_key())), "kid": kid, "alg": "RS256", "use": "sig"}
+                for kid, k in keys.items()
+            ]
+        }
 
     def jwks(self):
         return self.document
@@ -37,9 +41,16 @@ class FakeJwks(t.JwksCache):
 
 def claims(use="access", **over):
     now = int(time.time())
-    base = {"iss": ISSUER, "token_use": use, "exp": now + 3600, "iat": now, "sub": "abc",
-            ("aud" if use == "id" else "client_id"): CLIENT,
-            ("cognito:username" if use == "id" else "username"): "db2dba", "cognito:groups": ["DB2ADMIN"]}
+    base = {
+        "iss": ISSUER,
+        "token_use": use,
+        "exp": now + 3600,
+        "iat": now,
+        "sub": "abc",
+        ("aud" if use == "id" else "client_id"): CLIENT,
+        ("cognito:username" if use == "id" else "username"): "db2dba",
+        "cognito:groups": ["DB2ADMIN"],
+    }
     base.update(over)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -102,7 +113,11 @@ ATTACKS = [
     ("expired", lambda: sign(claims(exp=int(time.time()) - 60)), t.TokenExpired),
     ("not yet valid", lambda: sign(claims(nbf=int(time.time()) + 600)), t.TokenNotYetValid),
     ("issuer of another pool", lambda: sign(claims(iss=ISSUER.replace("TESTPOOL", "OTHERPOOL"))), t.WrongIssuer),
-    ("look-alike issuer host", lambda: sign(claims(iss=ISSUER.replace("amazonaws.com", "amazonaws.com.evil.io"))), t.WrongIssuer),
+    (
+        "look-alike issuer host",
+        lambda: sign(claims(iss=ISSUER.replace("amazonaws.com", "amazonaws.com.evil.io"))),
+        t.WrongIssuer,
+    ),
     ("trailing-slash issuer", lambda: sign(claims(iss=ISSUER + "/")), t.WrongIssuer),
     ("wrong client (access)", lambda: sign(claims(client_id="other")), t.WrongClient),
     ("wrong client (id)", lambda: sign(claims("id", aud="other")), t.WrongClient),

@@ -40,7 +40,9 @@ def _credentials(event):
     """(username, password) from the Basic authorization header, or an error response."""
     header = (event.get("headers") or {}).get("authorization")
     if not header:
-        return None, _unauthorized("send the user name and password with HTTP Basic authentication (curl -u user:password)")
+        return None, _unauthorized(
+            "send the user name and password with HTTP Basic authentication (curl -u user:password)"
+        )
     scheme, _, encoded = header.strip().partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
         return None, _unauthorized("only HTTP Basic authentication is accepted")
@@ -81,10 +83,20 @@ def lambda_handler(event, context):
         return _error(429, "too_many_requests", "Cognito is throttling requests; retry after a short wait")
     if "AuthenticationResult" not in response:
         challenge = response.get("ChallengeName", "unknown")
-        return _error(403, "challenge_required", f"Cognito asks for {challenge}; set a permanent password for the user (admin-set-user-password --permanent)")
+        return _error(
+            403,
+            "challenge_required",
+            f"Cognito asks for {challenge}; set a permanent password for the user (admin-set-user-password --permanent)",
+        )
     result = response["AuthenticationResult"]
     body = {
         "ChallengeParameters": response.get("ChallengeParameters", {}),
-        "AuthenticationResult": {k: result[k] for k in ("IdToken", "AccessToken", "RefreshToken", "ExpiresIn", "TokenType") if k in result},
+        "AuthenticationResult": {
+            k: result[k] for k in ("IdToken", "AccessToken", "RefreshToken", "ExpiresIn", "TokenType") if k in result
+        },
     }
-    return {"statusCode": 200, "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"}, "body": json.dumps(body)}
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+        "body": json.dumps(body),
+    }

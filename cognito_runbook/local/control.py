@@ -60,15 +60,20 @@ def ensure_running() -> str:
         if state:
             return state["endpoint"]
         (home() / STATE_FILE).unlink(missing_ok=True)
-        log = open(home() / "local.log", "a")
+        log = open(home() / "local.log", "a")  # noqa: SIM115 (handed to the server process, which outlives this call)
         proc = subprocess.Popen(
             [sys.executable, "-m", "cognito_runbook.local.server", "--home", str(home())],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise BackendError(f"the local AWS exited at start (code {proc.returncode}); see {home() / 'local.log'}")
+                raise BackendError(
+                    f"the local AWS exited at start (code {proc.returncode}); see {home() / 'local.log'}"
+                )
             state = status()
             if state:
                 return state["endpoint"]

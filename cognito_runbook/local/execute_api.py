@@ -25,7 +25,7 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from werkzeug.wrappers import Request, Response
 
@@ -33,7 +33,13 @@ from . import moto_state
 from .lambda_runtime import InvocationError, LambdaRuntime
 
 PREFIX = "/_execute-api/"
-TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded", "application/javascript")
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "application/javascript",
+)
 
 
 def _message(status: int, text: str) -> Response:
@@ -63,7 +69,7 @@ class ExecuteApi:
         self._buckets: dict[tuple, TokenBucket] = {}
 
     def __call__(self, request: Request) -> Response:
-        api_id, _, rest = request.path[len(PREFIX):].partition("/")
+        api_id, _, rest = request.path[len(PREFIX) :].partition("/")
         region = moto_state.find_api_region(api_id)
         if region is None:
             return _message(404, "Not Found")
@@ -142,7 +148,11 @@ def _may_invoke(statements: list[dict], source_arn: str) -> bool:
         principal = st.get("Principal", {})
         service = principal.get("Service") if isinstance(principal, dict) else principal
         action = st.get("Action")
-        if st.get("Effect") != "Allow" or service != "apigateway.amazonaws.com" or action not in ("lambda:InvokeFunction", "lambda:*"):
+        if (
+            st.get("Effect") != "Allow"
+            or service != "apigateway.amazonaws.com"
+            or action not in ("lambda:InvokeFunction", "lambda:*")
+        ):
             continue
         condition = st.get("Condition", {}).get("ArnLike", {})
         pattern = condition.get("AWS:SourceArn") or condition.get("aws:SourceArn")
@@ -159,7 +169,7 @@ def build_event_v2(request: Request, api_id: str, region: str, stage: str, route
     body = request.get_data()
     content_type = headers.get("content-type", "")
     is_text = not body or content_type.startswith(TEXT_TYPES)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     event = {
         "version": "2.0",
         "routeKey": route_key,

@@ -35,7 +35,15 @@ from . import moto_state
 
 PREFIX = "/_hosted-ui/"
 CODE_LIFETIME = 300
-AUTHORIZE_KEYS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method")
+AUTHORIZE_KEYS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
 FLOW_OF_RESPONSE_TYPE = {"token": "implicit", "code": "code"}
 
 
@@ -69,7 +77,7 @@ class HostedUi:
         self._lock = threading.Lock()
 
     def __call__(self, request: Request) -> Response:
-        domain, _, rest = request.path[len(PREFIX):].partition("/")
+        domain, _, rest = request.path[len(PREFIX) :].partition("/")
         region, pool = moto_state.pool_by_domain(domain)
         if pool is None:
             return _page("Not found", "<p>No user pool uses this domain.</p>", 404)
@@ -87,12 +95,22 @@ class HostedUi:
     def _check_request(self, args, pool) -> tuple[Response | None, dict | None]:
         client = moto_state.app_client_config(pool, args.get("client_id", ""))
         if client is None:
-            return _page("Error", "<p>An error was encountered with the requested page.</p><p>invalid_request: client_id</p>", 400), None
+            return _page(
+                "Error",
+                "<p>An error was encountered with the requested page.</p><p>invalid_request: client_id</p>",
+                400,
+            ), None
         redirect_uri = args.get("redirect_uri", "")
         if redirect_uri not in (client.get("CallbackURLs") or []):
-            return _page("Error", "<p>An error was encountered with the requested page.</p><p>redirect_mismatch</p>", 400), None
+            return _page(
+                "Error", "<p>An error was encountered with the requested page.</p><p>redirect_mismatch</p>", 400
+            ), None
         flow = FLOW_OF_RESPONSE_TYPE.get(args.get("response_type", ""))
-        if flow is None or not client.get("AllowedOAuthFlowsUserPoolClient") or flow not in (client.get("AllowedOAuthFlows") or []):
+        if (
+            flow is None
+            or not client.get("AllowedOAuthFlowsUserPoolClient")
+            or flow not in (client.get("AllowedOAuthFlows") or [])
+        ):
             return _redirect(self._error_url(args, "unsupported_response_type")), None
         if args.get("code_challenge") and args.get("code_challenge_method", "plain") != "S256":
             return _redirect(self._error_url(args, "invalid_request", "code_challenge_method must be S256")), None
@@ -124,24 +142,36 @@ class HostedUi:
         return _page("Signin", form)
 
     def _login(self, args, region: str, pool, domain: str) -> Response:
-        error, client = self._check_request(args, pool)
+        error, _client = self._check_request(args, pool)
         if error is not None:
             return error
-        tokens = moto_state.password_sign_in(region, pool.id, args["client_id"], args.get("username", ""), args.get("password", ""))
+        tokens = moto_state.password_sign_in(
+            region, pool.id, args["client_id"], args.get("username", ""), args.get("password", "")
+        )
         if tokens is None:
             return self._form(args, pool, domain, "Incorrect username or password.")
         state = {"state": args["state"]} if args.get("state") else {}
         if args["response_type"] == "token":
-            fragment = {"access_token": tokens["AccessToken"], "id_token": tokens["IdToken"], "token_type": "Bearer",
-                        "expires_in": tokens["ExpiresIn"], **state}
+            fragment = {
+                "access_token": tokens["AccessToken"],
+                "id_token": tokens["IdToken"],
+                "token_type": "Bearer",
+                "expires_in": tokens["ExpiresIn"],
+                **state,
+            }
             return _redirect(f"{args['redirect_uri']}#{urlencode(fragment)}")
         code = secrets.token_urlsafe(24)
         with self._lock:
             now = time.monotonic()
             for stale in [c for c, e in self._codes.items() if e["expires"] < now]:
                 del self._codes[stale]
-            self._codes[code] = {"client_id": args["client_id"], "redirect_uri": args["redirect_uri"], "tokens": tokens,
-                                 "challenge": args.get("code_challenge"), "expires": time.monotonic() + CODE_LIFETIME}
+            self._codes[code] = {
+                "client_id": args["client_id"],
+                "redirect_uri": args["redirect_uri"],
+                "tokens": tokens,
+                "challenge": args.get("code_challenge"),
+                "expires": time.monotonic() + CODE_LIFETIME,
+            }
         return _redirect(f"{args['redirect_uri']}?{urlencode({'code': code, **state})}")
 
     # -- token endpoint ----------------------------------------------------
@@ -155,20 +185,39 @@ class HostedUi:
         if grant == "authorization_code":
             with self._lock:
                 entry = self._codes.pop(form.get("code", ""), None)  # single use, even when the rest fails
-            if entry is None or entry["expires"] < time.monotonic() or entry["client_id"] != client_id \
-                    or entry["redirect_uri"] != form.get("redirect_uri"):
+            if (
+                entry is None
+                or entry["expires"] < time.monotonic()
+                or entry["client_id"] != client_id
+                or entry["redirect_uri"] != form.get("redirect_uri")
+            ):
                 return _json(400, {"error": "invalid_grant"})
             if entry["challenge"] and s256(form.get("code_verifier", "")) != entry["challenge"]:
                 return _json(400, {"error": "invalid_grant"})
             tokens = entry["tokens"]
-            return _json(200, {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"],
-                               "refresh_token": tokens["RefreshToken"], "expires_in": tokens["ExpiresIn"], "token_type": "Bearer"})
+            return _json(
+                200,
+                {
+                    "id_token": tokens["IdToken"],
+                    "access_token": tokens["AccessToken"],
+                    "refresh_token": tokens["RefreshToken"],
+                    "expires_in": tokens["ExpiresIn"],
+                    "token_type": "Bearer",
+                },
+            )
         if grant == "refresh_token":
             tokens = moto_state.refresh_sign_in(region, pool.id, client_id, form.get("refresh_token", ""))
             if tokens is None:
                 return _json(400, {"error": "invalid_grant"})
-            return _json(200, {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"],
-                               "expires_in": tokens["ExpiresIn"], "token_type": "Bearer"})
+            return _json(
+                200,
+                {
+                    "id_token": tokens["IdToken"],
+                    "access_token": tokens["AccessToken"],
+                    "expires_in": tokens["ExpiresIn"],
+                    "token_type": "Bearer",
+                },
+            )
         return _json(400, {"error": "unsupported_grant_type"})
 
     @staticmethod

@@ -131,8 +131,12 @@ class LambdaRuntime:
         }
         return subprocess.Popen(
             [sys.executable, "-m", "cognito_runbook.local.lambda_worker", code_dir, snapshot["handler"]],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log_file or subprocess.DEVNULL,
-            text=True, env=env, cwd=code_dir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log_file or subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=code_dir,
         )
 
     def close(self) -> None:

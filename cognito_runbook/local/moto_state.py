@@ -100,8 +100,9 @@ def password_sign_in(region: str, pool_id: str, client_id: str, username: str, p
     """Tokens for a correct user name and password of a CONFIRMED, enabled user, else None."""
     backend = cognito_backend(region)
     try:
-        result = backend.admin_initiate_auth(pool_id, client_id, "ADMIN_USER_PASSWORD_AUTH",
-                                             {"USERNAME": username, "PASSWORD": password})
+        result = backend.admin_initiate_auth(
+            pool_id, client_id, "ADMIN_USER_PASSWORD_AUTH", {"USERNAME": username, "PASSWORD": password}
+        )
     except Exception:  # moto's NotAuthorized / UserNotFound
         return None
     return result.get("AuthenticationResult")

@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -111,7 +111,9 @@ class LocalAws:
             body = json.dumps({"ok": True, "pid": os.getpid()})
             return Response(body, content_type="application/json")(environ, start_response)
         if path == "/_local/requests":
-            return Response(json.dumps(self.requests.snapshot()), content_type="application/json")(environ, start_response)
+            return Response(json.dumps(self.requests.snapshot()), content_type="application/json")(
+                environ, start_response
+            )
         self.requests.count(environ)
         return self.moto(environ, start_response)
 
@@ -127,7 +129,7 @@ def serve(home: Path, port: int = 0) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     moto_state.patch_moto()
     moto_state.speed_up_dispatch()
-    log_file = open(home / "local.log", "a", buffering=1)
+    log_file = open(home / "local.log", "a", buffering=1)  # noqa: SIM115 (open for the server's lifetime)
     app = LocalAws(log_file)
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
     endpoint_url = f"http://127.0.0.1:{server.server_port}"
@@ -141,7 +143,7 @@ def serve(home: Path, port: int = 0) -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _warm_up(endpoint_url)
-    state = {"endpoint": endpoint_url, "pid": os.getpid(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    state = {"endpoint": endpoint_url, "pid": os.getpid(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
     tmp = home / f".{STATE_FILE}.tmp"
     tmp.write_text(json.dumps(state))
     tmp.replace(home / STATE_FILE)  # atomic: readers never see half a file
@@ -157,7 +159,9 @@ def serve(home: Path, port: int = 0) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="cognito-runbook's local AWS (moto + emulated execute-api, Lambda, hosted UI)")
+    parser = argparse.ArgumentParser(
+        description="cognito-runbook's local AWS (moto + emulated execute-api, Lambda, hosted UI)"
+    )
     parser.add_argument("--home", required=True, type=Path)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..aws import stack_tags
 from ..backend import Backend
@@ -49,8 +50,16 @@ class Context:
     def tags(self) -> dict[str, str]:
         return stack_tags(self.params.stack)
 
-    def apply(self, stage: str, action: str, resource: str, name: str, call: Callable[..., Any] | None = None,
-              detail: str = "", **kwargs) -> Any:
+    def apply(
+        self,
+        stage: str,
+        action: str,
+        resource: str,
+        name: str,
+        call: Callable[..., Any] | None = None,
+        detail: str = "",
+        **kwargs,
+    ) -> Any:
         """Record a change and carry it out, unless this is a plan. Returns the call's result."""
         self.changes.append(Change(stage, action, resource, name, detail))
         if self.progress:
@@ -66,7 +75,7 @@ class Context:
         return [c for c in self.changes if c.stage == stage]
 
 
-def sign_in_name(ctx: "Context", user: dict) -> str:
+def sign_in_name(ctx: Context, user: dict) -> str:
     """The name a user signs in with. In an e-mail pool Cognito's ``Username`` is a UUID
     and the params name the user by e-mail address."""
     if ctx.params.user_pool.sign_in == "email":

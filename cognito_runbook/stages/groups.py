@@ -27,10 +27,27 @@ def ensure_groups(ctx: Context, pool: dict | None) -> None:
             want["Precedence"] = group.precedence
         have = existing.get(group.name)
         if have is None:
-            ctx.apply(STAGE, "create", "group", group.name, cognito.create_group if pool else None,
-                      UserPoolId=pool["Id"] if pool else "", GroupName=group.name, **want)
+            ctx.apply(
+                STAGE,
+                "create",
+                "group",
+                group.name,
+                cognito.create_group if pool else None,
+                UserPoolId=pool["Id"] if pool else "",
+                GroupName=group.name,
+                **want,
+            )
         elif any(have.get(k, "" if k == "Description" else None) != v for k, v in want.items()):
-            ctx.apply(STAGE, "update", "group", group.name, cognito.update_group, detail=", ".join(want),
-                      UserPoolId=pool["Id"], GroupName=group.name, **want)
+            ctx.apply(
+                STAGE,
+                "update",
+                "group",
+                group.name,
+                cognito.update_group,
+                detail=", ".join(want),
+                UserPoolId=pool["Id"],
+                GroupName=group.name,
+                **want,
+            )
         else:
             ctx.unchanged(STAGE, "group", group.name)

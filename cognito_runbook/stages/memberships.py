@@ -23,8 +23,10 @@ def ensure_memberships(ctx: Context, pool: dict | None) -> None:
         code = error_code(err)
         if code in ("ResourceNotFoundException", "UserNotFoundException"):
             what = "a group" if code == "ResourceNotFoundException" else "a user"
-            raise StageError(f"memberships: {what} of the params does not exist in the pool yet ({error_message(err)}); "
-                             "run the users and groups stages (notebooks 02 and 03) first") from None
+            raise StageError(
+                f"memberships: {what} of the params does not exist in the pool yet ({error_message(err)}); "
+                "run the users and groups stages (notebooks 02 and 03) first"
+            ) from None
         raise
 
 
@@ -38,13 +40,27 @@ def _ensure(ctx: Context, pool: dict | None) -> None:
         if pool and not _group_missing(ctx, group.name):
             members = {fold(u) for u in group_members(ctx, pool["Id"], group.name)}
         for user in sorted(wanted - members):
-            ctx.apply(STAGE, "create", "membership", f"{managed_users[user]} -> {group.name}",
-                      cognito.admin_add_user_to_group if pool else None,
-                      UserPoolId=pool["Id"] if pool else "", Username=managed_users[user], GroupName=group.name)
+            ctx.apply(
+                STAGE,
+                "create",
+                "membership",
+                f"{managed_users[user]} -> {group.name}",
+                cognito.admin_add_user_to_group if pool else None,
+                UserPoolId=pool["Id"] if pool else "",
+                Username=managed_users[user],
+                GroupName=group.name,
+            )
         for user in sorted((members & managed_users.keys()) - wanted):
-            ctx.apply(STAGE, "delete", "membership", f"{managed_users[user]} -> {group.name}",
-                      cognito.admin_remove_user_from_group,
-                      UserPoolId=pool["Id"], Username=managed_users[user], GroupName=group.name)
+            ctx.apply(
+                STAGE,
+                "delete",
+                "membership",
+                f"{managed_users[user]} -> {group.name}",
+                cognito.admin_remove_user_from_group,
+                UserPoolId=pool["Id"],
+                Username=managed_users[user],
+                GroupName=group.name,
+            )
         for user in sorted(wanted & members):
             ctx.unchanged(STAGE, "membership", f"{managed_users[user]} -> {group.name}")
 

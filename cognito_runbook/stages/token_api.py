@@ -23,8 +23,10 @@ def find_api(ctx: Context) -> dict | None:
     apis = paginate(ctx.client("apigatewayv2"), "get_apis", "Items")
     ours = [a for a in apis if a["Name"] == ctx.params.token_api.name and owned_by(a.get("Tags"), ctx.stack)]
     if len(ours) > 1:
-        raise StageError(f"token_api.name: {len(ours)} HTTP APIs named '{ctx.params.token_api.name}' carry stack tag {ctx.stack} "
-                         f"({', '.join(a['ApiId'] for a in ours)}); delete the extra ones, then re-run")
+        raise StageError(
+            f"token_api.name: {len(ours)} HTTP APIs named '{ctx.params.token_api.name}' carry stack tag {ctx.stack} "
+            f"({', '.join(a['ApiId'] for a in ours)}); delete the extra ones, then re-run"
+        )
     return ours[0] if ours else None
 
 
@@ -47,8 +49,17 @@ def ensure_token_api(ctx: Context, function_arn: str | None) -> dict | None:
     name = ctx.params.token_api.name
     api = find_api(ctx)
     if api is None:
-        api = ctx.apply(STAGE, "create", "HTTP API", name, api2.create_api, Name=name, ProtocolType="HTTP", Tags=ctx.tags,
-                        Description="Exchanges HTTP Basic credentials for Cognito tokens (cognito-runbook)")
+        api = ctx.apply(
+            STAGE,
+            "create",
+            "HTTP API",
+            name,
+            api2.create_api,
+            Name=name,
+            ProtocolType="HTTP",
+            Tags=ctx.tags,
+            Description="Exchanges HTTP Basic credentials for Cognito tokens (cognito-runbook)",
+        )
     else:
         ctx.unchanged(STAGE, "HTTP API", name)
     api_id = api["ApiId"] if api else None
@@ -61,18 +72,39 @@ def ensure_token_api(ctx: Context, function_arn: str | None) -> dict | None:
 
 def _ensure_integration(ctx: Context, api_id: str | None, function_arn: str | None) -> str | None:
     api2 = ctx.client("apigatewayv2")
-    want = {"IntegrationType": "AWS_PROXY", "IntegrationUri": function_arn or "", "PayloadFormatVersion": "2.0", "TimeoutInMillis": 30000}
+    want = {
+        "IntegrationType": "AWS_PROXY",
+        "IntegrationUri": function_arn or "",
+        "PayloadFormatVersion": "2.0",
+        "TimeoutInMillis": 30000,
+    }
     existing = paginate(api2, "get_integrations", "Items", ApiId=api_id) if api_id else []
     ours = [i for i in existing if i.get("IntegrationType") == "AWS_PROXY"]
     if not ours:
-        created = ctx.apply(STAGE, "create", "integration", "generateToken (AWS_PROXY, payload 2.0)",
-                            api2.create_integration, ApiId=api_id, **want)
+        created = ctx.apply(
+            STAGE,
+            "create",
+            "integration",
+            "generateToken (AWS_PROXY, payload 2.0)",
+            api2.create_integration,
+            ApiId=api_id,
+            **want,
+        )
         return created["IntegrationId"] if created else None
     have = ours[0]
     drift = [k for k, v in want.items() if have.get(k) != v]
     if drift:
-        ctx.apply(STAGE, "update", "integration", "generateToken (AWS_PROXY, payload 2.0)", api2.update_integration, detail=", ".join(drift),
-                  ApiId=api_id, IntegrationId=have["IntegrationId"], **want)
+        ctx.apply(
+            STAGE,
+            "update",
+            "integration",
+            "generateToken (AWS_PROXY, payload 2.0)",
+            api2.update_integration,
+            detail=", ".join(drift),
+            ApiId=api_id,
+            IntegrationId=have["IntegrationId"],
+            **want,
+        )
     else:
         ctx.unchanged(STAGE, "integration", "generateToken (AWS_PROXY, payload 2.0)")
     return have["IntegrationId"]
@@ -81,12 +113,27 @@ def _ensure_integration(ctx: Context, api_id: str | None, function_arn: str | No
 def _ensure_route(ctx: Context, api_id: str | None, integration_id: str | None) -> None:
     api2 = ctx.client("apigatewayv2")
     target = f"integrations/{integration_id}"
-    routes = [r for r in paginate(api2, "get_routes", "Items", ApiId=api_id) if r["RouteKey"] == ROUTE_KEY] if api_id else []
+    routes = (
+        [r for r in paginate(api2, "get_routes", "Items", ApiId=api_id) if r["RouteKey"] == ROUTE_KEY] if api_id else []
+    )
     if not routes:
-        ctx.apply(STAGE, "create", "route", ROUTE_KEY, api2.create_route, ApiId=api_id, RouteKey=ROUTE_KEY, Target=target)
+        ctx.apply(
+            STAGE, "create", "route", ROUTE_KEY, api2.create_route, ApiId=api_id, RouteKey=ROUTE_KEY, Target=target
+        )
     elif routes[0].get("Target") != target or routes[0].get("AuthorizationType", "NONE") != "NONE":
-        ctx.apply(STAGE, "update", "route", ROUTE_KEY, api2.update_route, detail="target",
-                  ApiId=api_id, RouteId=routes[0]["RouteId"], RouteKey=ROUTE_KEY, Target=target, AuthorizationType="NONE")
+        ctx.apply(
+            STAGE,
+            "update",
+            "route",
+            ROUTE_KEY,
+            api2.update_route,
+            detail="target",
+            ApiId=api_id,
+            RouteId=routes[0]["RouteId"],
+            RouteKey=ROUTE_KEY,
+            Target=target,
+            AuthorizationType="NONE",
+        )
     else:
         ctx.unchanged(STAGE, "route", ROUTE_KEY)
 
@@ -97,16 +144,35 @@ def _ensure_stage(ctx: Context, api_id: str | None) -> None:
     stages = {s["StageName"]: s for s in paginate(api2, "get_stages", "Items", ApiId=api_id)} if api_id else {}
     have = stages.get(STAGE_NAME)
     if have is None:
-        ctx.apply(STAGE, "create", "stage", STAGE_NAME, api2.create_stage, ApiId=api_id, StageName=STAGE_NAME,
-                  AutoDeploy=True, DefaultRouteSettings=want)
+        ctx.apply(
+            STAGE,
+            "create",
+            "stage",
+            STAGE_NAME,
+            api2.create_stage,
+            ApiId=api_id,
+            StageName=STAGE_NAME,
+            AutoDeploy=True,
+            DefaultRouteSettings=want,
+        )
         return
     settings = have.get("DefaultRouteSettings") or {}
     drift = [k for k, v in want.items() if settings.get(k) != v]
     if not have.get("AutoDeploy"):
         drift.append("AutoDeploy")
     if drift:
-        ctx.apply(STAGE, "update", "stage", STAGE_NAME, api2.update_stage, detail=", ".join(drift),
-                  ApiId=api_id, StageName=STAGE_NAME, AutoDeploy=True, DefaultRouteSettings=want)
+        ctx.apply(
+            STAGE,
+            "update",
+            "stage",
+            STAGE_NAME,
+            api2.update_stage,
+            detail=", ".join(drift),
+            ApiId=api_id,
+            StageName=STAGE_NAME,
+            AutoDeploy=True,
+            DefaultRouteSettings=want,
+        )
     else:
         ctx.unchanged(STAGE, "stage", STAGE_NAME)
 
@@ -129,11 +195,28 @@ def _ensure_permission(ctx: Context, api_id: str | None, function_arn: str | Non
         if have_arn == want_arn:
             ctx.unchanged(STAGE, "invoke permission", label)
             return
-        ctx.apply(STAGE, "delete", "invoke permission", label, lam.remove_permission, detail="wrong source ARN",
-                  FunctionName=ctx.params.token_function.name, StatementId=permission_sid(ctx, api_id))
-    ctx.apply(STAGE, "create", "invoke permission", label, lam.add_permission if api_id else None,
-              FunctionName=ctx.params.token_function.name, StatementId=permission_sid(ctx, api_id or ""),
-              Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com", SourceArn=want_arn)
+        ctx.apply(
+            STAGE,
+            "delete",
+            "invoke permission",
+            label,
+            lam.remove_permission,
+            detail="wrong source ARN",
+            FunctionName=ctx.params.token_function.name,
+            StatementId=permission_sid(ctx, api_id),
+        )
+    ctx.apply(
+        STAGE,
+        "create",
+        "invoke permission",
+        label,
+        lam.add_permission if api_id else None,
+        FunctionName=ctx.params.token_function.name,
+        StatementId=permission_sid(ctx, api_id or ""),
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=want_arn,
+    )
 
 
 def delete_token_api(ctx: Context) -> None:
@@ -142,6 +225,21 @@ def delete_token_api(ctx: Context) -> None:
         return
     lam = ctx.client("lambda")
     if _invoke_statement(ctx, api["ApiId"]) is not None:
-        ctx.apply(STAGE, "delete", "invoke permission", permission_sid(ctx, api["ApiId"]), lam.remove_permission,
-                  FunctionName=ctx.params.token_function.name, StatementId=permission_sid(ctx, api["ApiId"]))
-    ctx.apply(STAGE, "delete", "HTTP API", api["Name"], ctx.client("apigatewayv2").delete_api, detail=f"api id {api['ApiId']}", ApiId=api["ApiId"])
+        ctx.apply(
+            STAGE,
+            "delete",
+            "invoke permission",
+            permission_sid(ctx, api["ApiId"]),
+            lam.remove_permission,
+            FunctionName=ctx.params.token_function.name,
+            StatementId=permission_sid(ctx, api["ApiId"]),
+        )
+    ctx.apply(
+        STAGE,
+        "delete",
+        "HTTP API",
+        api["Name"],
+        ctx.client("apigatewayv2").delete_api,
+        detail=f"api id {api['ApiId']}",
+        ApiId=api["ApiId"],
+    )

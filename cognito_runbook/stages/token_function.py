@@ -43,9 +43,19 @@ def role_policy(ctx: Context, pool_arn: str) -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "SignInToThisPool", "Effect": "Allow", "Action": ["cognito-idp:AdminInitiateAuth"], "Resource": pool_arn},
+            {
+                "Sid": "SignInToThisPool",
+                "Effect": "Allow",
+                "Action": ["cognito-idp:AdminInitiateAuth"],
+                "Resource": pool_arn,
+            },
             {"Sid": "CreateOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": log_group},
-            {"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{log_group}:*"},
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{log_group}:*",
+            },
         ],
     }
 
@@ -76,6 +86,7 @@ def policy_document(raw) -> dict:
 
 # -- look-ups ----------------------------------------------------------------------
 
+
 def find_function(ctx: Context, ours_only: bool = False) -> dict | None:
     """``GetFunction`` of the configured name (configuration and tags), or None.
     ``ours_only``: None as well when the function carries another stack's tag (or none)."""
@@ -98,23 +109,42 @@ def describe_inline_policy(ctx: Context) -> dict:
 
 # -- ensure --------------------------------------------------------------------------
 
+
 def ensure_role(ctx: Context, pool: dict | None) -> str | None:
     iam = ctx.client("iam")
     name = role_name(ctx)
     role = find_role(ctx)
     if role is None:
-        created = ctx.apply(STAGE, "create", "IAM role", name, iam.create_role, RoleName=name, Tags=tag_list(ctx.tags),
-                            AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
-                            Description=f"generateToken for cognito-runbook stack {ctx.stack}")
+        created = ctx.apply(
+            STAGE,
+            "create",
+            "IAM role",
+            name,
+            iam.create_role,
+            RoleName=name,
+            Tags=tag_list(ctx.tags),
+            AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+            Description=f"generateToken for cognito-runbook stack {ctx.stack}",
+        )
         arn = created["Role"]["Arn"] if created else None
     else:
         role_tags = iam.list_role_tags(RoleName=name).get("Tags", [])
         if not owned_by(role_tags, ctx.stack):
-            raise StageError(f"IAM role {name} exists but was not made by stack {ctx.stack}{_made_by(role_tags)}; "
-                             "rename the stack or delete that role")
+            raise StageError(
+                f"IAM role {name} exists but was not made by stack {ctx.stack}{_made_by(role_tags)}; "
+                "rename the stack or delete that role"
+            )
         if policy_document(role["AssumeRolePolicyDocument"]) != TRUST_POLICY:
-            ctx.apply(STAGE, "update", "IAM role", name, iam.update_assume_role_policy, detail="trust policy",
-                      RoleName=name, PolicyDocument=json.dumps(TRUST_POLICY))
+            ctx.apply(
+                STAGE,
+                "update",
+                "IAM role",
+                name,
+                iam.update_assume_role_policy,
+                detail="trust policy",
+                RoleName=name,
+                PolicyDocument=json.dumps(TRUST_POLICY),
+            )
         else:
             ctx.unchanged(STAGE, "IAM role", name)
         arn = role["Arn"]
@@ -130,8 +160,16 @@ def _ensure_inline_policy(ctx: Context, pool: dict | None, exists: bool) -> None
     if have == want:
         ctx.unchanged(STAGE, "inline policy", INLINE_POLICY)
         return
-    ctx.apply(STAGE, "create" if have is None else "update", "inline policy", INLINE_POLICY, iam.put_role_policy,
-              RoleName=name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(want))
+    ctx.apply(
+        STAGE,
+        "create" if have is None else "update",
+        "inline policy",
+        INLINE_POLICY,
+        iam.put_role_policy,
+        RoleName=name,
+        PolicyName=INLINE_POLICY,
+        PolicyDocument=json.dumps(want),
+    )
 
 
 def function_config(ctx: Context, pool: dict | None, client_id: str | None, role_arn: str | None) -> dict:
@@ -161,21 +199,39 @@ def ensure_token_function(ctx: Context, pool: dict | None, client_id: str | None
     name = want["FunctionName"]
     have = find_function(ctx)
     if have is None:
-        created = ctx.apply(STAGE, "create", "Lambda function", name,
-                            lambda **kw: retry_while(_role_not_ready, lambda: lam.create_function(**kw)),
-                            **want, Code={"ZipFile": blob}, Tags=ctx.tags, Description="Exchanges HTTP Basic credentials for Cognito tokens (cognito-runbook)")
+        created = ctx.apply(
+            STAGE,
+            "create",
+            "Lambda function",
+            name,
+            lambda **kw: retry_while(_role_not_ready, lambda: lam.create_function(**kw)),
+            **want,
+            Code={"ZipFile": blob},
+            Tags=ctx.tags,
+            Description="Exchanges HTTP Basic credentials for Cognito tokens (cognito-runbook)",
+        )
         if created and ctx.backend.kind == "aws":
             lam.get_waiter("function_active_v2").wait(FunctionName=name)
         return created["FunctionArn"] if created else None
     config = have["Configuration"]
     if not owned_by(have.get("Tags"), ctx.stack):
-        raise StageError(f"token_function.name: a Lambda function '{name}' exists but was not made by stack {ctx.stack}"
-                         f"{_made_by(have.get('Tags'))}; choose another name")
+        raise StageError(
+            f"token_function.name: a Lambda function '{name}' exists but was not made by stack {ctx.stack}"
+            f"{_made_by(have.get('Tags'))}; choose another name"
+        )
     drift = [k for k in ("Runtime", "Role", "Handler", "Timeout", "MemorySize") if config.get(k) != want[k]]
     if (config.get("Environment") or {}).get("Variables", {}) != want["Environment"]["Variables"]:
         drift.append("Environment")
     if drift:
-        ctx.apply(STAGE, "update", "Lambda configuration", name, lam.update_function_configuration, detail=", ".join(drift), **want)
+        ctx.apply(
+            STAGE,
+            "update",
+            "Lambda configuration",
+            name,
+            lam.update_function_configuration,
+            detail=", ".join(drift),
+            **want,
+        )
         _wait_updated(ctx, name)
     if config.get("CodeSha256") != code_sha256(blob):
         ctx.apply(STAGE, "update", "Lambda code", name, lam.update_function_code, FunctionName=name, ZipFile=blob)

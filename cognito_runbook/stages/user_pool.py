@@ -25,19 +25,22 @@ EXPLICIT_AUTH_FLOWS = [
 
 # -- desired configuration ------------------------------------------------------
 
+
 def pool_updatable_config(ctx: Context) -> dict:
     """Everything UpdateUserPool takes that we manage. UpdateUserPool resets omitted
     settings to their defaults, so every update sends all of it."""
     policy = ctx.params.user_pool.password_policy
     return {
-        "Policies": {"PasswordPolicy": {
-            "MinimumLength": policy.min_length,
-            "RequireUppercase": policy.require_uppercase,
-            "RequireLowercase": policy.require_lowercase,
-            "RequireNumbers": policy.require_numbers,
-            "RequireSymbols": policy.require_symbols,
-            "TemporaryPasswordValidityDays": 7,
-        }},
+        "Policies": {
+            "PasswordPolicy": {
+                "MinimumLength": policy.min_length,
+                "RequireUppercase": policy.require_uppercase,
+                "RequireLowercase": policy.require_lowercase,
+                "RequireNumbers": policy.require_numbers,
+                "RequireSymbols": policy.require_symbols,
+                "TemporaryPasswordValidityDays": 7,
+            }
+        },
         "MfaConfiguration": "OFF",
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},  # no self-registration
         "EmailConfiguration": {"EmailSendingAccount": "COGNITO_DEFAULT"},
@@ -83,6 +86,7 @@ def client_config(ctx: Context) -> dict:
 
 # -- look-ups -------------------------------------------------------------------
 
+
 def find_pool(ctx: Context) -> dict | None:
     """Our pool: the configured name *and* our stack tag (pool names are not unique)."""
     cognito = ctx.client("cognito-idp")
@@ -95,22 +99,30 @@ def find_pool(ctx: Context) -> dict | None:
             ours.append(pool)
     if len(ours) > 1:
         ids = ", ".join(p["Id"] for p in ours)
-        raise StageError(f"user pool '{ctx.params.user_pool.name}': {len(ours)} pools carry stack tag {ctx.stack} ({ids}); delete the extra ones in the Cognito console, then re-run")
+        raise StageError(
+            f"user pool '{ctx.params.user_pool.name}': {len(ours)} pools carry stack tag {ctx.stack} ({ids}); delete the extra ones in the Cognito console, then re-run"
+        )
     return ours[0] if ours else None
 
 
 def find_client(ctx: Context, pool_id: str) -> dict | None:
     cognito = ctx.client("cognito-idp")
-    matches = [c for c in paginate(cognito, "list_user_pool_clients", "UserPoolClients", UserPoolId=pool_id)
-               if c["ClientName"] == ctx.params.app_client.name]
+    matches = [
+        c
+        for c in paginate(cognito, "list_user_pool_clients", "UserPoolClients", UserPoolId=pool_id)
+        if c["ClientName"] == ctx.params.app_client.name
+    ]
     if not matches:
         return None
     if len(matches) > 1:
-        raise StageError(f"app_client.name: pool {pool_id} has {len(matches)} app clients named '{ctx.params.app_client.name}'; delete the extra ones, then re-run")
+        raise StageError(
+            f"app_client.name: pool {pool_id} has {len(matches)} app clients named '{ctx.params.app_client.name}'; delete the extra ones, then re-run"
+        )
     return cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=matches[0]["ClientId"])["UserPoolClient"]
 
 
 # -- drift ------------------------------------------------------------------------
+
 
 def _pool_drift(pool: dict, want: dict) -> list[str]:
     drift = []
@@ -136,10 +148,14 @@ def _creation_drift(pool: dict, ctx: Context) -> list[str]:
     problems = []
     case = (pool.get("UsernameConfiguration") or {}).get("CaseSensitive")
     if case is not None and case != want.case_sensitive_usernames:
-        problems.append(f"user_pool.case_sensitive_usernames is {want.case_sensitive_usernames} but the pool has {case}")
+        problems.append(
+            f"user_pool.case_sensitive_usernames is {want.case_sensitive_usernames} but the pool has {case}"
+        )
     email = "email" in (pool.get("UsernameAttributes") or [])
     if email != (want.sign_in == "email"):
-        problems.append(f"user_pool.sign_in is {want.sign_in} but the pool signs in with {'email' if email else 'username'}")
+        problems.append(
+            f"user_pool.sign_in is {want.sign_in} but the pool signs in with {'email' if email else 'username'}"
+        )
     return problems
 
 
@@ -160,6 +176,7 @@ def _client_drift(client: dict, want: dict) -> list[str]:
 
 # -- ensure / delete ----------------------------------------------------------------
 
+
 def ensure_user_pool(ctx: Context) -> dict | None:
     """Pool, domain and app client as the params describe them. Returns the pool (None in a plan for a new pool)."""
     cognito = ctx.client("cognito-idp")
@@ -167,18 +184,30 @@ def ensure_user_pool(ctx: Context) -> dict | None:
     want = pool_updatable_config(ctx)
     pool = find_pool(ctx)
     if pool is None:
-        created = ctx.apply(STAGE, "create", "user pool", name, cognito.create_user_pool,
-                            **pool_creation_config(ctx), **want)
+        created = ctx.apply(
+            STAGE, "create", "user pool", name, cognito.create_user_pool, **pool_creation_config(ctx), **want
+        )
         pool = created["UserPool"] if created else None
     else:
         problems = _creation_drift(pool, ctx)
         if problems:
-            raise StageError(f"user pool {pool['Id']}: " + "; ".join(problems)
-                             + ". Cognito fixes these at creation: change the params back, or tear the stack down and re-run")
+            raise StageError(
+                f"user pool {pool['Id']}: "
+                + "; ".join(problems)
+                + ". Cognito fixes these at creation: change the params back, or tear the stack down and re-run"
+            )
         drift = _pool_drift(pool, want)
         if drift:
-            ctx.apply(STAGE, "update", "user pool", name, cognito.update_user_pool, detail=", ".join(drift),
-                      UserPoolId=pool["Id"], **want)
+            ctx.apply(
+                STAGE,
+                "update",
+                "user pool",
+                name,
+                cognito.update_user_pool,
+                detail=", ".join(drift),
+                UserPoolId=pool["Id"],
+                **want,
+            )
         else:
             ctx.unchanged(STAGE, "user pool", name, pool["Id"])
     _ensure_domain(ctx, pool)
@@ -195,16 +224,35 @@ def _ensure_domain(ctx: Context, pool: dict | None) -> None:
         return
     owner = cognito.describe_user_pool_domain(Domain=prefix).get("DomainDescription", {}).get("UserPoolId")
     if owner and (pool is None or owner != pool["Id"]):
-        raise StageError(f"user_pool.domain_prefix: '{prefix}' is already used by user pool {owner}; prefixes are unique per region across all AWS accounts, so choose another")
+        raise StageError(
+            f"user_pool.domain_prefix: '{prefix}' is already used by user pool {owner}; prefixes are unique per region across all AWS accounts, so choose another"
+        )
     if current and pool is not None:
-        ctx.apply(STAGE, "delete", "hosted-UI domain", current, cognito.delete_user_pool_domain,
-                  detail=f"replaced by {prefix}", Domain=current, UserPoolId=pool["Id"])
+        ctx.apply(
+            STAGE,
+            "delete",
+            "hosted-UI domain",
+            current,
+            cognito.delete_user_pool_domain,
+            detail=f"replaced by {prefix}",
+            Domain=current,
+            UserPoolId=pool["Id"],
+        )
     try:
-        ctx.apply(STAGE, "create", "hosted-UI domain", prefix, cognito.create_user_pool_domain,
-                  Domain=prefix, UserPoolId=pool["Id"] if pool else "")
+        ctx.apply(
+            STAGE,
+            "create",
+            "hosted-UI domain",
+            prefix,
+            cognito.create_user_pool_domain,
+            Domain=prefix,
+            UserPoolId=pool["Id"] if pool else "",
+        )
     except ClientError as err:
         if error_code(err) == "InvalidParameterException" and "already" in str(err).lower():
-            raise StageError(f"user_pool.domain_prefix: '{prefix}' is taken (possibly by another AWS customer); choose another prefix") from None
+            raise StageError(
+                f"user_pool.domain_prefix: '{prefix}' is taken (possibly by another AWS customer); choose another prefix"
+            ) from None
         raise
 
 
@@ -213,13 +261,30 @@ def _ensure_client(ctx: Context, pool: dict | None) -> None:
     want = client_config(ctx)
     client = find_client(ctx, pool["Id"]) if pool else None
     if client is None:
-        ctx.apply(STAGE, "create", "app client", want["ClientName"], cognito.create_user_pool_client,
-                  UserPoolId=pool["Id"] if pool else "", GenerateSecret=False, **want)
+        ctx.apply(
+            STAGE,
+            "create",
+            "app client",
+            want["ClientName"],
+            cognito.create_user_pool_client,
+            UserPoolId=pool["Id"] if pool else "",
+            GenerateSecret=False,
+            **want,
+        )
         return
     drift = _client_drift(client, want)
     if drift:
-        ctx.apply(STAGE, "update", "app client", want["ClientName"], cognito.update_user_pool_client,
-                  detail=", ".join(drift), UserPoolId=pool["Id"], ClientId=client["ClientId"], **want)
+        ctx.apply(
+            STAGE,
+            "update",
+            "app client",
+            want["ClientName"],
+            cognito.update_user_pool_client,
+            detail=", ".join(drift),
+            UserPoolId=pool["Id"],
+            ClientId=client["ClientId"],
+            **want,
+        )
     else:
         ctx.unchanged(STAGE, "app client", want["ClientName"], client["ClientId"])
 
@@ -232,6 +297,15 @@ def delete_user_pool(ctx: Context) -> None:
     if pool is None:
         return
     if pool.get("Domain"):
-        ctx.apply(STAGE, "delete", "hosted-UI domain", pool["Domain"], cognito.delete_user_pool_domain,
-                  Domain=pool["Domain"], UserPoolId=pool["Id"])
-    ctx.apply(STAGE, "delete", "user pool", pool["Name"], cognito.delete_user_pool, detail=pool["Id"], UserPoolId=pool["Id"])
+        ctx.apply(
+            STAGE,
+            "delete",
+            "hosted-UI domain",
+            pool["Domain"],
+            cognito.delete_user_pool_domain,
+            Domain=pool["Domain"],
+            UserPoolId=pool["Id"],
+        )
+    ctx.apply(
+        STAGE, "delete", "user pool", pool["Name"], cognito.delete_user_pool, detail=pool["Id"], UserPoolId=pool["Id"]
+    )

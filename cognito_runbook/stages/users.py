@@ -41,13 +41,30 @@ def ensure_users(ctx: Context, pool: dict | None) -> None:
         elif have["UserStatus"] != "CONFIRMED":
             # An interrupted run left the user with a temporary password: finish the job.
             password = None if ctx.plan else store.resolve(user, index)
-            _call(ctx, index, user.name, "update", ctx.client("cognito-idp").admin_set_user_password,
-                  detail=f"{have['UserStatus']} -> CONFIRMED", UserPoolId=pool["Id"], Username=user.name,
-                  Password=password, Permanent=True)
+            _call(
+                ctx,
+                index,
+                user.name,
+                "update",
+                ctx.client("cognito-idp").admin_set_user_password,
+                detail=f"{have['UserStatus']} -> CONFIRMED",
+                UserPoolId=pool["Id"],
+                Username=user.name,
+                Password=password,
+                Permanent=True,
+            )
         elif user.email and _email(have) != user.email:
-            _call(ctx, index, user.name, "update", ctx.client("cognito-idp").admin_update_user_attributes,
-                  detail="email", UserPoolId=pool["Id"], Username=user.name,
-                  UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}])
+            _call(
+                ctx,
+                index,
+                user.name,
+                "update",
+                ctx.client("cognito-idp").admin_update_user_attributes,
+                detail="email",
+                UserPoolId=pool["Id"],
+                Username=user.name,
+                UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}],
+            )
         else:
             ctx.unchanged(STAGE, "user", user.name, "CONFIRMED")
     if pool and not ctx.plan and any(c.action != "unchanged" for c in ctx.changes_of(STAGE)):
@@ -63,8 +80,18 @@ def _create(ctx: Context, pool: dict | None, user, index: int, store: PasswordSt
     email = user.email or (user.name if ctx.params.user_pool.sign_in == "email" else None)
     attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}] if email else []
     try:
-        ctx.apply(STAGE, "create", "user", user.name, cognito.admin_create_user, UserPoolId=pool["Id"], Username=user.name,
-                  UserAttributes=attributes, TemporaryPassword=password, MessageAction="SUPPRESS")
+        ctx.apply(
+            STAGE,
+            "create",
+            "user",
+            user.name,
+            cognito.admin_create_user,
+            UserPoolId=pool["Id"],
+            Username=user.name,
+            UserAttributes=attributes,
+            TemporaryPassword=password,
+            MessageAction="SUPPRESS",
+        )
     except ClientError as err:
         raise _user_error(err, index, user.name) from None
     try:
@@ -85,9 +112,13 @@ def _call(ctx: Context, index: int, name: str, action: str, call, detail: str = 
 def _user_error(err: ClientError, index: int, name: str) -> StageError:
     code, message = error_code(err), error_message(err)
     if code == "InvalidPasswordException":
-        return StageError(f"users[{index}].password: the pool rejected the password for '{name}' ({message}); choose one that meets the policy. The user was not created")
+        return StageError(
+            f"users[{index}].password: the pool rejected the password for '{name}' ({message}); choose one that meets the policy. The user was not created"
+        )
     if code in ("UsernameExistsException", "AliasExistsException"):
-        return StageError(f"users[{index}].name: '{name}' already exists in the pool under another case or as an alias; rename it")
+        return StageError(
+            f"users[{index}].name: '{name}' already exists in the pool under another case or as an alias; rename it"
+        )
     return StageError(f"users[{index}]: creating '{name}' failed: {code}: {message}")
 
 
@@ -96,7 +127,9 @@ def _check_confirmed(ctx: Context, pool_id: str) -> None:
     wanted = {_key(ctx, u.name) for u in ctx.params.users}
     stuck = sorted(k for k, u in users.items() if k in wanted and u["UserStatus"] != "CONFIRMED")
     if stuck:
-        raise StageError(f"users: {', '.join(stuck)} not CONFIRMED after setting a permanent password; re-run this stage")
+        raise StageError(
+            f"users: {', '.join(stuck)} not CONFIRMED after setting a permanent password; re-run this stage"
+        )
 
 
 def delete_user_secrets(ctx: Context) -> None:
@@ -104,5 +137,12 @@ def delete_user_secrets(ctx: Context) -> None:
     secrets = ctx.client("secretsmanager")
     for secret in stack_secrets(ctx):
         if owned_by(secret.get("Tags"), ctx.stack):
-            ctx.apply(STAGE, "delete", "secret", secret["Name"], secrets.delete_secret,
-                      SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+            ctx.apply(
+                STAGE,
+                "delete",
+                "secret",
+                secret["Name"],
+                secrets.delete_secret,
+                SecretId=secret["ARN"],
+                ForceDeleteWithoutRecovery=True,
+            )
