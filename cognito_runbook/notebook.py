@@ -30,6 +30,7 @@ from .widgets import GroupsForm, MembershipsForm, UsersForm
 
 # What a verifier and GET /token need from the stack outputs (fewer look-ups than all of them).
 _TOKEN_KEYS = ("client_id", "issuer", "jwks_url", "token_url")
+_ARTEFACT_KEYS = ("pool_id", "pool_arn", "issuer", "jwks_url", "token_url")
 
 
 _ARTEFACT_PURPOSE = {
@@ -220,7 +221,7 @@ class NotebookRunbook:
 
     def function_table(self) -> Table:
         with aws_errors("reading the function"):
-            fn, policy = self.runbook.found.function, token_function_stage.describe_inline_policy(self.runbook.ctx)
+            fn, policy = self.runbook.found.function, self.runbook.found.role_policy or {}
         if fn is None:
             return Table(["", ""], [], "No generateToken function yet")
         config = fn["Configuration"]
@@ -403,7 +404,7 @@ class NotebookRunbook:
         from . import db2
         from .tokens import JwksCache
 
-        out = self.runbook.outputs()
+        out = self.runbook.outputs(*_ARTEFACT_KEYS)
         if not out.pool_id:
             raise StageError("no user pool found; run notebook 01 first")
         files = db2.write_artefacts(self.run_dir, out, JwksCache(out.jwks_url).jwks(), token_type)
@@ -431,7 +432,7 @@ class NotebookRunbook:
                 tokens = results[0]["tokens"]
                 token = tokens.access_token if token_use == "access" else tokens.id_token
                 with aws_errors("preflight"):
-                    return db2_preflight(token, self.runbook.outputs(), self.runbook.backend)
+                    return db2_preflight(token, self.runbook.outputs("pool_id"), self.runbook.backend)
         raise StageError("no token to check: notebook 07 must be able to get tokens for a params user")
 
     # -- 99 ---------------------------------------------------------------------------------

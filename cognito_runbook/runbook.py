@@ -20,6 +20,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from . import summary
+from .aws import owned_by
 from .backend import Backend, connect
 from .constants import locks_dir
 from .errors import StageError, UsageError, at_aws_boundary, aws_errors
@@ -47,7 +48,7 @@ STAGES: dict[str, Stage] = {
         Stage(
             "user_pool",
             1,
-            lambda ctx, found: user_pool.ensure_user_pool(ctx),
+            lambda ctx, found: user_pool.ensure_user_pool(ctx, found.pool, found.client),
             user_pool.delete_user_pool,
             provides=("pool", "client"),
         ),
@@ -63,15 +64,17 @@ STAGES: dict[str, Stage] = {
         Stage(
             "token_function",
             5,
-            lambda ctx, found: token_function.ensure_token_function(ctx, found.pool, found.client_id),
+            lambda ctx, found: token_function.ensure_token_function(
+                ctx, found.pool, found.client_id, function=found.function, role=found.role, policy=found.role_policy
+            ),
             token_function.delete_token_function,
             needs=("pool", "client"),
-            provides=("function", "role"),
+            provides=("function", "role", "role_policy"),
         ),
         Stage(
             "token_api",
             6,
-            lambda ctx, found: token_api.ensure_token_api(ctx, found.function_arn),
+            lambda ctx, found: token_api.ensure_token_api(ctx, found.api, found.function_arn),
             token_api.delete_token_api,
             needs=("function",),
             provides=("api",),
@@ -116,8 +119,11 @@ class Found:
         return self._cache[name]
 
     def forget(self, *names: str) -> None:
-        for name in names or list(self._cache):
+        for name in names:
             self._cache.pop(name, None)
+
+    def forget_all(self) -> None:
+        self._cache.clear()
 
     @property
     def pool(self) -> dict | None:
@@ -133,16 +139,23 @@ class Found:
 
     @property
     def function(self) -> dict | None:
-        """``GetFunction`` of our function (None if missing, or if that name is not ours)."""
-        return self._get("function", lambda: token_function.find_function(self.ctx, ours_only=True))
+        """``GetFunction`` of the configured name (configuration and tags), whoever owns it."""
+        return self._get("function", lambda: token_function.find_function(self.ctx))
 
     @property
     def function_arn(self) -> str | None:
-        return self.function["Configuration"]["FunctionArn"] if self.function else None
+        """Our function's ARN: None if missing, or if that name is not ours (never wire it to our API)."""
+        fn = self.function
+        return fn["Configuration"]["FunctionArn"] if fn and owned_by(fn.get("Tags"), self.ctx.stack) else None
 
     @property
     def role(self) -> dict | None:
         return self._get("role", lambda: token_function.find_role(self.ctx))
+
+    @property
+    def role_policy(self) -> dict | None:
+        """The role's inline policy as IAM holds it ({} without one; None without the role)."""
+        return self._get("role_policy", lambda: token_function.describe_inline_policy(self.ctx) if self.role else None)
 
     @property
     def api(self) -> dict | None:
@@ -261,9 +274,13 @@ class Runbook:
             with aws_errors(f"stage {name}"), self._stack_lock():
                 self._check_needs(stage)
                 stage.ensure(self.ctx, self.found)
-        finally:
-            self.found.forget(*stage.provides)
-        return self._finish(name, started, before, writes)
+        except BaseException:
+            self.found.forget(*stage.provides)  # a half-done stage: look again
+            raise
+        result = self._finish(name, started, before, writes)
+        if any(c.action != "unchanged" for c in result.changes):
+            self.found.forget(*stage.provides)  # what it found has changed since
+        return result
 
     def provision(self, stages=tuple(STAGES)) -> list[StageResult]:
         return [self.run_stage(s) for s in stages]
@@ -283,7 +300,7 @@ class Runbook:
                     if stage.delete:
                         stage.delete(self.ctx)
         finally:
-            self.found.forget()
+            self.found.forget_all()
         return self._finish("teardown", started, before, writes)
 
     def _check_needs(self, stage: Stage) -> None:

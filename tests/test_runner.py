@@ -1,6 +1,7 @@
 """Headless runs as a scheduler would make them: the CLI in a subprocess, papermill
 kernels, the shared private local AWS. Slow (each run starts a kernel per notebook)."""
 
+import json
 import os
 import re
 import subprocess
@@ -171,3 +172,22 @@ def test_teardown_selection():
     names = [p.name[:2] for p in select_notebooks(NOTEBOOKS_DIR, teardown=True)]
     assert names == ["00", "99"]
     assert "99" not in [p.name[:2] for p in select_notebooks(NOTEBOOKS_DIR)]
+
+
+def test_provision_writes_the_same_summary_and_outputs_as_run(stack_file, tmp_path):
+    params_file = stack_file("provision-cli")
+    code, out = cli("provision", params_file, "user_pool", "users", "--out", tmp_path / "prov")
+    assert code == 0, out
+    summary = json.loads((tmp_path / "prov" / "summary.json").read_text())
+    assert [s["stage"] for s in summary["stages"]] == ["user_pool", "users"] and summary["result"] == "ok"
+    assert summary["stages"][0]["counts"]["create"] == 3  # pool, domain, client
+    outputs = json.loads((tmp_path / "prov" / "outputs.json").read_text())
+    assert outputs["pool_id"] and outputs["client_id"] and outputs["token_url"] is None
+    assert "user_pool        create 3" in (tmp_path / "prov" / "summary.txt").read_text()
+
+    code, out = cli("provision", params_file, "token_api", "--out", tmp_path / "early")
+    assert code == 1 and "run the token_function stage (notebook 05) first" in out, out
+    code, out = cli("provision", params_file, "no_such_stage")
+    assert code == 2 and "stages are user_pool, users, groups" in out, out
+    code, out = cli("teardown", params_file)
+    assert code == 0 and "delete" in out, out

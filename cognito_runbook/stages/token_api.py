@@ -44,10 +44,10 @@ def stage_settings(ctx: Context) -> dict:
     return {"ThrottlingBurstLimit": throttling.burst_limit, "ThrottlingRateLimit": float(throttling.rate_limit)}
 
 
-def ensure_token_api(ctx: Context, function_arn: str | None) -> dict | None:
+def ensure_token_api(ctx: Context, api: dict | None, function_arn: str | None) -> dict | None:
+    """The API, route, stage and invoke permission, given our API as found (``find_api``)."""
     api2 = ctx.client("apigatewayv2")
     name = ctx.params.token_api.name
-    api = find_api(ctx)
     if api is None:
         api = ctx.apply(
             STAGE,

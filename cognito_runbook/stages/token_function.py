@@ -110,10 +110,9 @@ def describe_inline_policy(ctx: Context) -> dict:
 # -- ensure --------------------------------------------------------------------------
 
 
-def ensure_role(ctx: Context, pool: dict | None) -> str | None:
+def ensure_role(ctx: Context, pool: dict | None, role: dict | None, policy: dict | None) -> str | None:
     iam = ctx.client("iam")
     name = role_name(ctx)
-    role = find_role(ctx)
     if role is None:
         created = ctx.apply(
             STAGE,
@@ -148,15 +147,14 @@ def ensure_role(ctx: Context, pool: dict | None) -> str | None:
         else:
             ctx.unchanged(STAGE, "IAM role", name)
         arn = role["Arn"]
-    _ensure_inline_policy(ctx, pool, exists=role is not None)
+    _ensure_inline_policy(ctx, pool, (policy or None) if role else None)  # a new role has no policy yet
     return arn
 
 
-def _ensure_inline_policy(ctx: Context, pool: dict | None, exists: bool) -> None:
+def _ensure_inline_policy(ctx: Context, pool: dict | None, have: dict | None) -> None:
     iam = ctx.client("iam")
     name = role_name(ctx)
     want = role_policy(ctx, pool["Arn"] if pool else "arn:aws:cognito-idp:(pool to be created)")
-    have = (describe_inline_policy(ctx) or None) if exists else None  # a new role has no policy yet
     if have == want:
         ctx.unchanged(STAGE, "inline policy", INLINE_POLICY)
         return
@@ -190,14 +188,24 @@ def _role_not_ready(err: ClientError) -> bool:
     return error_code(err) == "InvalidParameterValueException" and "cannot be assumed" in str(err)
 
 
-def ensure_token_function(ctx: Context, pool: dict | None, client_id: str | None) -> str | None:
-    """Role, policy and function as the params describe them; returns the function ARN."""
+def ensure_token_function(
+    ctx: Context,
+    pool: dict | None,
+    client_id: str | None,
+    *,
+    function: dict | None,
+    role: dict | None,
+    policy: dict | None,
+) -> str | None:
+    """Role, policy and function as the params describe them, given what was found
+    (``find_function``, ``find_role``, ``describe_inline_policy``; None when missing).
+    Returns the function ARN."""
     lam = ctx.client("lambda")
-    role_arn = ensure_role(ctx, pool)
+    role_arn = ensure_role(ctx, pool, role, policy)
     want = function_config(ctx, pool, client_id, role_arn)
     blob = deployment_zip()
     name = want["FunctionName"]
-    have = find_function(ctx)
+    have = function
     if have is None:
         created = ctx.apply(
             STAGE,

@@ -177,13 +177,15 @@ def _client_drift(client: dict, want: dict) -> list[str]:
 # -- ensure / delete ----------------------------------------------------------------
 
 
-def ensure_user_pool(ctx: Context) -> dict | None:
-    """Pool, domain and app client as the params describe them. Returns the pool (None in a plan for a new pool)."""
+def ensure_user_pool(ctx: Context, pool: dict | None, client: dict | None) -> dict | None:
+    """Pool, domain and app client as the params describe them, given the pool and client
+    as found (``find_pool``, ``find_client``; None when missing). Returns the pool (None in
+    a plan for a new pool)."""
     cognito = ctx.client("cognito-idp")
     name = ctx.params.user_pool.name
     want = pool_updatable_config(ctx)
-    pool = find_pool(ctx)
     if pool is None:
+        client = None  # a new pool has no client yet
         created = ctx.apply(
             STAGE, "create", "user pool", name, cognito.create_user_pool, **pool_creation_config(ctx), **want
         )
@@ -211,7 +213,7 @@ def ensure_user_pool(ctx: Context) -> dict | None:
         else:
             ctx.unchanged(STAGE, "user pool", name, pool["Id"])
     _ensure_domain(ctx, pool)
-    _ensure_client(ctx, pool)
+    _ensure_client(ctx, pool, client)
     return pool
 
 
@@ -256,10 +258,9 @@ def _ensure_domain(ctx: Context, pool: dict | None) -> None:
         raise
 
 
-def _ensure_client(ctx: Context, pool: dict | None) -> None:
+def _ensure_client(ctx: Context, pool: dict | None, client: dict | None) -> None:
     cognito = ctx.client("cognito-idp")
     want = client_config(ctx)
-    client = find_client(ctx, pool["Id"]) if pool else None
     if client is None:
         ctx.apply(
             STAGE,
