@@ -5,7 +5,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_token_endpoint.py", "bench_verify.py", "bench_scale.py", "bench_runbook.py"]
+BENCHMARKS = [
+    "bench_token_endpoint.py",
+    "bench_verify.py",
+    "bench_scale.py",
+    "bench_runbook.py",
+    "bench_notebook_calls.py",
+]
 
 if __name__ == "__main__":
     failed = 0

@@ -16,6 +16,7 @@ import botocore.loaders
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
+from .aws import error_code, error_message
 from .constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, USER_AGENT
 from .errors import BackendError, PlanModeWrite
 
@@ -128,9 +129,8 @@ class Backend:
         except NoRegionError:
             raise BackendError("region: no AWS region set; put region: in the params file") from None
         except ClientError as err:
-            code = err.response["Error"]["Code"]
             raise BackendError(
-                f"AWS rejected the credentials ({code}): {err.response['Error'].get('Message', '')}; refresh them (aws sso login, or new keys)"
+                f"AWS rejected the credentials ({error_code(err)}): {error_message(err)}; refresh them (aws sso login, or new keys)"
             ) from None
         except BotoCoreError as err:
             raise BackendError(f"cannot reach AWS STS in {self.region}: {err}") from None

@@ -155,14 +155,14 @@ def refresh(backend, client_id: str, refresh_token: str) -> Tokens:
     The refresh token stays in memory; Cognito does not return a new one."""
     from botocore.exceptions import ClientError
 
+    from .aws import error_code, error_message
+
     try:
         result = backend.client("cognito-idp").initiate_auth(
             AuthFlow="REFRESH_TOKEN_AUTH", ClientId=client_id, AuthParameters={"REFRESH_TOKEN": refresh_token}
         )
     except ClientError as err:
-        raise TokenError(
-            f"refresh failed: {err.response['Error'].get('Message', err.response['Error']['Code'])}; sign in again"
-        ) from None
+        raise TokenError(f"refresh failed: {error_message(err) or error_code(err)}; sign in again") from None
     auth = result["AuthenticationResult"]
     return Tokens(auth["IdToken"], auth["AccessToken"], refresh_token, int(auth.get("ExpiresIn", 3600)))
 
