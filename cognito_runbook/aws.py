@@ -89,3 +89,88 @@ def retry_while(
             if attempt == attempts - 1 or not predicate(err):
                 raise
             time.sleep(delay * (1.5**attempt))
+
+
+# -- read-merge-write ------------------------------------------------------------------
+#
+# Cognito's UpdateUserPool and UpdateUserPoolClient reset every setting they are not
+# sent to its default (API reference of both). So an update request is built from the
+# settings as read, cut down to what the update call takes (botocore's model says), with
+# only the fields the runbook manages laid over them.
+
+# Values that mean "not set": an unmanaged setting holding one is not worth reporting.
+UNSET_VALUES = (None, "", [], {}, False, "OFF", "INACTIVE", "DISABLED")
+
+
+def request_shape(client, operation: str):
+    return client.meta.service_model.operation_model(operation).input_shape
+
+
+def fit_to_shape(value: Any, shape) -> Any:
+    """``value`` without the keys ``shape`` does not take (at every depth): what was read,
+    made fit to be sent back."""
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        return {k: fit_to_shape(v, shape.members[k]) for k, v in value.items() if k in shape.members}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [fit_to_shape(v, shape.member) for v in value]
+    if shape.type_name == "map" and isinstance(value, Mapping):
+        return {k: fit_to_shape(v, shape.value) for k, v in value.items()}
+    return value
+
+
+def overlay(base: Mapping, managed: Mapping) -> dict:
+    """``base`` with ``managed`` laid over it: dicts merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in managed.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = overlay(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def update_request(client, operation: str, current: Mapping, managed: Mapping, **identity) -> dict:
+    """The full request for an update call that resets what it is not sent."""
+    fitted = fit_to_shape(dict(current), request_shape(client, operation))
+    return {**overlay(fitted, managed), **identity}
+
+
+def managed_drift(current: Mapping, managed: Mapping, defaults: Mapping | None = None, prefix: str = "") -> list[str]:
+    """Dotted paths of managed fields whose current value differs (lists of plain values
+    compare as sets; ``defaults`` supplies what AWS reports by leaving a field out)."""
+    drift = []
+    defaults = defaults or {}
+    for key, want in managed.items():
+        path = f"{prefix}{key}"
+        have = current.get(key, defaults.get(key)) if isinstance(current, Mapping) else None
+        if isinstance(want, Mapping) and not (isinstance(have, Mapping) or have is None):
+            drift.append(path)
+        elif isinstance(want, Mapping):
+            drift += managed_drift(have or {}, want, defaults.get(key) or {}, f"{path}.")
+        elif isinstance(want, list) and all(not isinstance(v, (dict, list)) for v in want):
+            if not same_items(have, want):
+                drift.append(path)
+        elif have != want:
+            drift.append(path)
+    return drift
+
+
+def unmanaged_settings(
+    current: Mapping, managed: Mapping, ignore: Iterable[str] = (), prefix: str = ""
+) -> list[tuple[str, Any]]:
+    """Settings found on a resource that the runbook does not manage and that hold a value
+    (dotted path, value): kept as they are, and worth telling the person about."""
+    ignore = set(ignore)
+    found = []
+    for key, value in current.items():
+        path = f"{prefix}{key}"
+        if path in ignore or value in UNSET_VALUES:
+            continue
+        inner = managed.get(key) if isinstance(managed, Mapping) else None
+        if isinstance(value, Mapping) and (inner is None or isinstance(inner, Mapping)):
+            found += unmanaged_settings(value, inner or {}, ignore, f"{path}.")
+        elif inner is None:
+            found.append((path, value))
+    return found

@@ -35,7 +35,7 @@ def _cmd_local(args) -> int:
     from .local import control
 
     if args.action == "start":
-        print(f"local AWS at {control.ensure_running()} (home {home()})")
+        print(f"local AWS at {control.ensure_running(args.delay)} (home {home()})")
     elif args.action == "stop":
         print("stopped" if control.stop() else "not running")
     else:
@@ -117,6 +117,12 @@ def parser() -> argparse.ArgumentParser:
 
     local = sub.add_parser("local", help="the embedded local AWS")
     local.add_argument("action", choices=["start", "stop", "status"])
+    local.add_argument(
+        "--delay",
+        type=float,
+        default=None,
+        help="start: seconds the local AWS makes you wait where AWS does (default 1; 0 for none)",
+    )
     local.set_defaults(func=_cmd_local)
 
     prov = sub.add_parser("provision", help="run the stages through the library, without notebooks")

@@ -16,6 +16,10 @@ DEFAULT_HOME = "~/.cognito-runbook"
 # can tell the runbook's own calls from anyone else's.
 USER_AGENT = "cognito-runbook"
 
+# How long the local AWS makes you wait where AWS does (a domain CREATING, IAM
+# propagation, a deleted secret's name held), in seconds; about a second by default.
+LOCAL_DELAY_ENV = "COGNITO_RUNBOOK_LOCAL_DELAY"
+
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 

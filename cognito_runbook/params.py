@@ -24,6 +24,17 @@ DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_VAR_RE = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 LAMBDA_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PYTHON_RUNTIMES = ("python3.12", "python3.13", "python3.14")
+# Every flow the console runbook ticks. ADMIN_USER_PASSWORD_AUTH is what GET /token uses;
+# REFRESH_TOKEN_AUTH lets a refresh token be used.
+CONSOLE_AUTH_FLOWS = (
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+)
+REQUIRED_AUTH_FLOWS = ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
+CLASSIC_HOSTED_UI = 1  # ManagedLoginVersion 1: the classic hosted UI (2 is "managed login")
 DEPRECATED_RUNTIMES = ("python3.9", "python3.10", "python3.11")
 
 
@@ -46,6 +57,20 @@ class UserPoolParams(_Model):
     case_sensitive_usernames: bool = False  # Db2 upper-cases authorization ids
     preferred_username_alias: bool = False
     password_policy: PasswordPolicy = PasswordPolicy()
+    # None (the default): on for backend aws, left as found for backend local.
+    deletion_protection: bool | None = None
+    tier: Literal["LITE", "ESSENTIALS", "PLUS"] = "ESSENTIALS"  # UserPoolTier, the feature plan
+    hosted_ui_version: int = CLASSIC_HOSTED_UI  # ManagedLoginVersion of the domain
+
+    @field_validator("hosted_ui_version")
+    @classmethod
+    def _hosted_ui(cls, v: int) -> int:
+        if v != CLASSIC_HOSTED_UI:
+            raise ValueError(
+                "must be 1 (the classic hosted UI): the runbook's scripted sign-in and notebook 08 read its "
+                "sign-in form; managed login (2) is not supported yet"
+            )
+        return v
 
     @field_validator("domain_prefix")
     @classmethod
@@ -67,6 +92,24 @@ class AppClientParams(_Model):
     # is what AWS recommends for public clients. Both may be listed.
     oauth_flows: list[Literal["implicit", "code"]] = Field(default_factory=lambda: ["implicit"], min_length=1)
     oauth_scopes: list[str] = Field(default_factory=lambda: ["phone", "openid", "email"], min_length=1)
+    auth_flows: list[str] = Field(default_factory=lambda: list(CONSOLE_AUTH_FLOWS), min_length=1)
+    id_token_minutes: int = Field(60, ge=5, le=1440)  # Cognito: 5 minutes to 1 day
+    access_token_minutes: int = Field(60, ge=5, le=1440)
+    refresh_token_days: int = Field(30, ge=1, le=3650)  # Cognito: up to 10 years
+
+    @field_validator("auth_flows")
+    @classmethod
+    def _flows(cls, v: list[str]) -> list[str]:
+        unknown = [f for f in v if f not in CONSOLE_AUTH_FLOWS]
+        if unknown:
+            raise ValueError(f"unknown auth flow(s) {', '.join(unknown)}; choose from {', '.join(CONSOLE_AUTH_FLOWS)}")
+        missing = [f for f in REQUIRED_AUTH_FLOWS if f not in v]
+        if missing:
+            raise ValueError(
+                f"must include {', '.join(missing)}: GET /token signs in with ADMIN_USER_PASSWORD_AUTH, "
+                "and refresh tokens need REFRESH_TOKEN_AUTH"
+            )
+        return v
 
     @field_validator("callback_urls")
     @classmethod
@@ -171,6 +214,13 @@ class Params(_Model):
     @property
     def domain_prefix(self) -> str:
         return self.user_pool.domain_prefix or self.stack.lower()
+
+    @property
+    def deletion_protection(self) -> bool | None:
+        """What the runbook sends: the params value, else on for AWS and not managed locally."""
+        if self.user_pool.deletion_protection is not None:
+            return self.user_pool.deletion_protection
+        return True if self.backend == "aws" else None
 
 
 def _where(loc: tuple) -> str:

@@ -13,13 +13,17 @@ import os
 import secrets
 import string
 import sys
+import time
 
-from .aws import get_or_none, paginate, tag_list
+from botocore.exceptions import ClientError
+
+from .aws import error_code, get_or_none, owned_by, paginate, tag_list
 from .errors import StageError
 from .params import PasswordPolicy
 
 SYMBOLS = "!#%*+-=?@^_"  # within Cognito's allowed special characters, shell- and URL-friendly
 GENERATED_LENGTH = 20
+NAME_HELD_WAIT = 120.0  # seconds to wait for AWS to free the name of a secret deleted without recovery
 
 
 def secret_name(stack: str, user: str) -> str:
@@ -139,15 +143,50 @@ class PasswordStore:
         name = secret_name(self.ctx.stack, user)
         if self.stage is None:
             raise RuntimeError("PasswordStore(stage=...) is needed to create a secret")  # a bug, not a user error
+        secrets_manager = self.ctx.client("secretsmanager")
+        deadline = time.monotonic() + NAME_HELD_WAIT
+        while True:
+            try:
+                self.ctx.apply(
+                    self.stage,
+                    "create",
+                    "secret",
+                    name,
+                    secrets_manager.create_secret,
+                    Name=name,
+                    SecretString=password,
+                    Tags=tag_list(self.ctx.tags),
+                    Description=f"Password of Cognito user {user} (cognito-runbook stack {self.ctx.stack})",
+                )
+                return password
+            except ClientError as err:
+                if error_code(err) != "InvalidRequestException" or "scheduled for deletion" not in str(err):
+                    raise
+                self.ctx.changes.pop()  # the create did not happen
+            # The name is held by a deleted secret (a teardown moments ago, or one deleted with a
+            # recovery window). Ours and recoverable: restore it with the new password; else wait.
+            held = get_or_none(secrets_manager.describe_secret, SecretId=name)
+            if held is not None and held.get("DeletedDate") and owned_by(held.get("Tags"), self.ctx.stack):
+                self._restore(name, password)
+                return password
+            if time.monotonic() > deadline:
+                raise StageError(
+                    f"secret {name}: the name is still held by a deleted secret after {NAME_HELD_WAIT:.0f} s "
+                    "(AWS frees it asynchronously); re-run this stage in a minute"
+                )
+            if self.ctx.progress:
+                self.ctx.progress(f"secret {name}: name still held by a deleted secret; waiting")
+            time.sleep(2.0)
+
+    def _restore(self, name: str, password: str) -> None:
+        secrets_manager = self.ctx.client("secretsmanager")
         self.ctx.apply(
             self.stage,
-            "create",
+            "update",
             "secret",
             name,
-            self.ctx.client("secretsmanager").create_secret,
-            Name=name,
-            SecretString=password,
-            Tags=tag_list(self.ctx.tags),
-            Description=f"Password of Cognito user {user} (cognito-runbook stack {self.ctx.stack})",
+            secrets_manager.restore_secret,
+            detail="restored from its recovery window",
+            SecretId=name,
         )
-        return password
+        secrets_manager.put_secret_value(SecretId=name, SecretString=password)

@@ -278,7 +278,7 @@ class Runbook:
             self.found.forget(*stage.provides)  # a half-done stage: look again
             raise
         result = self._finish(name, started, before, writes)
-        if any(c.action != "unchanged" for c in result.changes):
+        if any(c.is_change for c in result.changes):
             self.found.forget(*stage.provides)  # what it found has changed since
         return result
 

@@ -78,9 +78,10 @@ def text(data: dict) -> str:
         for s in data["stages"]:
             c = s["counts"]
             verb = "would " if s.get("plan") else ""
+            kept = f"; kept {c['kept']} setting(s) it does not manage" if c.get("kept") else ""
             lines.append(
                 f"  {s['stage']:<16} {verb}create {c['create']}, {verb}update {c['update']}, {verb}delete {c['delete']}, "
-                f"unchanged {c['unchanged']}  ({s.get('aws_writes', 0)} AWS writes)"
+                f"unchanged {c['unchanged']}  ({s.get('aws_writes', 0)} AWS writes){kept}"
             )
     if data.get("tokens"):
         lines.append("tokens from GET /token:")

@@ -40,8 +40,12 @@ class TokenError(RunbookError):
 
 
 class TokenRequestFailed(TokenError):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: str | None = None):
         self.status = status
+        try:
+            self.retry_after = min(max(float(retry_after or 1), 0.2), 10.0)  # seconds, bounded
+        except ValueError:
+            self.retry_after = 1.0
         super().__init__(f"GET /token answered {status}: {message}")
 
 
@@ -120,8 +124,22 @@ class Tokens:
         )
 
 
-def get_tokens(token_url: str, username: str, password: str, timeout: float = 15.0) -> Tokens:
-    """``curl -u user:password {InvokeURL}/token``, in Python."""
+def get_tokens(token_url: str, username: str, password: str, timeout: float = 15.0, wait: float = 60.0) -> Tokens:
+    """``curl -u user:password {InvokeURL}/token``, in Python.
+
+    ``wait``: for how long a 503 (the stack just changed: on AWS a new IAM policy takes
+    seconds to apply) is retried, as its Retry-After asks."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _get_tokens_once(token_url, username, password, timeout)
+        except TokenRequestFailed as err:
+            if err.status != 503 or time.monotonic() + err.retry_after > deadline:
+                raise
+            time.sleep(err.retry_after)
+
+
+def _get_tokens_once(token_url: str, username: str, password: str, timeout: float) -> Tokens:
     basic = base64.b64encode(f"{username}:{password}".encode()).decode()
     request = urllib.request.Request(token_url, headers={"Authorization": f"Basic {basic}"}, method="GET")
     try:
@@ -129,7 +147,7 @@ def get_tokens(token_url: str, username: str, password: str, timeout: float = 15
             raw = response.read()
         body = json.loads(raw)
     except urllib.error.HTTPError as err:
-        raise TokenRequestFailed(err.code, _error_message(err.read())) from None
+        raise TokenRequestFailed(err.code, _error_message(err.read()), err.headers.get("Retry-After")) from None
     except urllib.error.URLError as err:
         raise TokenError(
             f"cannot reach {token_url}: {err.reason}; is the token API deployed (notebook 06) and the local AWS running?"

@@ -12,7 +12,9 @@ import yaml
 
 from cognito_runbook.backend import Backend
 from cognito_runbook.params import parse_params
+from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.runbook import Runbook
+from cognito_runbook.tokens import get_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count(1)
@@ -55,7 +57,11 @@ def provisioned(make_stack):
     """A fully provisioned stack and its outputs; torn down afterwards."""
     rb = make_stack()
     rb.provision()
-    yield rb, rb.outputs()
+    out = rb.outputs()
+    # Like AWS, the local AWS applies a new role policy after a moment; until then GET /token
+    # answers 503. One request that waits it out, so tests that send raw requests see a settled stack.
+    get_tokens(out.token_url, rb.params.users[0].name, PasswordStore(rb.ctx).existing(rb.params.users[0]))
+    yield rb, out
     make_stack().teardown()
 
 

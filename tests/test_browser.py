@@ -9,6 +9,7 @@ go to test-artifacts/browser/.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -128,14 +129,40 @@ def page(lab):
 
 
 def current(page):
-    """The notebook on show (other notebooks stay open in hidden tabs)."""
-    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    """The notebook on show (the only one open: see ``open_notebook``)."""
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden):visible")
+
+
+def shut_down_kernels(lab) -> None:
+    """A person done with a notebook closes it; here its kernel is shut down through
+    JupyterLab's REST API, so a busy 2-core machine runs one kernel at a time."""
+    base, token, _ = lab
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions", headers=headers), timeout=10) as resp:
+        sessions = json.loads(resp.read())
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}", headers=headers, method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+def accept_kernel_dialog(page) -> None:
+    """On a busy machine JupyterLab may ask which kernel to start: answer as a person would."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.count() and dialog.first.is_visible():
+        dialog.first.get_by_role("button", name="Select").click()
 
 
 def open_notebook(page, lab, name: str) -> None:
     base, token, _ = lab
-    page.goto(f"{base}/lab/tree/notebooks/{name}?token={token}")
+    shut_down_kernels(lab)
+    page.goto(f"{base}/lab/tree/notebooks/{name}?reset&token={token}")  # reset: this notebook alone
+    for _ in range(60):
+        accept_kernel_dialog(page)
+        if current(page).count():
+            break
+        time.sleep(1)
     current(page).first.wait_for()
+    accept_kernel_dialog(page)
     current(page).locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
         timeout=90_000
     )  # its kernel is up
@@ -143,6 +170,7 @@ def open_notebook(page, lab, name: str) -> None:
     # requests sent in that moment are lost. Run the (harmless) parameters cell until it runs.
     parameters = current(page).locator(".jp-CodeCell").first
     for _ in range(20):
+        accept_kernel_dialog(page)
         parameters.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Control+Enter")
         time.sleep(1.5)

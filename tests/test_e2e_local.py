@@ -70,7 +70,9 @@ def test_drift_is_put_back_with_the_full_config(provisioned, make_stack):
         ClientName="db2-app-client",
         CallbackURLs=["https://evil.example"],
         AllowedOAuthFlows=["code"],
-    )
+        AllowedOAuthScopes=["openid"],
+        AllowedOAuthFlowsUserPoolClient=True,
+    )  # everything else on the client is reset to Cognito's defaults by this call
     plan = make_stack(plan=True)
     changes = plan.run_stage("user_pool").changes
     assert [(c.action, c.resource) for c in changes if c.action != "unchanged"] == [("update", "app client")]

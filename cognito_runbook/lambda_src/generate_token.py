@@ -4,7 +4,8 @@ Deployed as it stands behind the getToken HTTP API (payload format 2.0). Same jo
 and same 200 body shape as the console runbook's handler, with the gaps closed:
 the boto3 client is built once per container (not per request), every expected
 failure is a short JSON error with the right HTTP status (never a 500 with a stack
-trace), and passwords may contain ':'. Nothing from the request is echoed back.
+trace; 503 when Cognito refuses the stack's own configuration), and passwords may
+contain ':'. Nothing from the request is echoed back.
 """
 
 import base64
@@ -81,6 +82,22 @@ def lambda_handler(event, context):
         return _error(403, "user_not_confirmed", "the user is not confirmed")
     except (client.exceptions.TooManyRequestsException, client.exceptions.LimitExceededException):
         return _error(429, "too_many_requests", "Cognito is throttling requests; retry after a short wait")
+    except client.exceptions.ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "")
+        if code not in ("AccessDeniedException", "InvalidParameterException", "ResourceNotFoundException"):
+            raise
+        # The stack is misconfigured (the role's policy not in effect yet, an auth flow the
+        # app client does not allow, a deleted pool or client): say so, and log why for
+        # the operator (CloudWatch Logs), never the caller's credentials.
+        print(
+            json.dumps({"level": "ERROR", "cognito_error": code, "message": err.response["Error"].get("Message", "")})
+        )
+        return _error(
+            503,
+            "not_configured",
+            f"the token service cannot sign users in right now ({code}); the operator should check the function's log",
+            {"Retry-After": "5"},
+        )
     if "AuthenticationResult" not in response:
         challenge = response.get("ChallengeName", "unknown")
         return _error(

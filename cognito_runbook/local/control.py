@@ -52,8 +52,9 @@ def endpoint() -> str | None:
     return state["endpoint"] if state else None
 
 
-def ensure_running() -> str:
-    """Reuse the running local AWS or start one; return its endpoint URL."""
+def ensure_running(delay: float | None = None) -> str:
+    """Reuse the running local AWS or start one; return its endpoint URL.
+    ``delay``: seconds of AWS-like waiting for a new server (default: its own)."""
     home().mkdir(parents=True, exist_ok=True)
     with FileLock(str(home() / "local.lock"), timeout=START_TIMEOUT + 10):
         state = status()
@@ -62,7 +63,14 @@ def ensure_running() -> str:
         (home() / STATE_FILE).unlink(missing_ok=True)
         log = open(home() / "local.log", "a")  # noqa: SIM115 (handed to the server process, which outlives this call)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cognito_runbook.local.server", "--home", str(home())],
+            [
+                sys.executable,
+                "-m",
+                "cognito_runbook.local.server",
+                "--home",
+                str(home()),
+                *(["--delay", str(delay)] if delay is not None else []),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

@@ -81,6 +81,9 @@ class HostedUi:
         region, pool = moto_state.pool_by_domain(domain)
         if pool is None:
             return _page("Not found", "<p>No user pool uses this domain.</p>", 404)
+        if not moto_state.domain_is_active(domain):
+            # On AWS the name does not resolve until the domain is ACTIVE.
+            return _page("Not ready", "<p>This domain is still being created; try again in a minute.</p>", 503)
         route = ("/" + rest, request.method)
         if route in (("/oauth2/authorize", "GET"), ("/login", "GET")):
             return self._form(request.args, pool, domain)
@@ -112,6 +115,9 @@ class HostedUi:
             or flow not in (client.get("AllowedOAuthFlows") or [])
         ):
             return _redirect(self._error_url(args, "unsupported_response_type")), None
+        unknown = set(args.get("scope", "").split()) - set(client.get("AllowedOAuthScopes") or [])
+        if unknown:  # a scope the client does not allow: Cognito answers invalid_scope
+            return _redirect(self._error_url(args, "invalid_scope")), None
         if args.get("code_challenge") and args.get("code_challenge_method", "plain") != "S256":
             return _redirect(self._error_url(args, "invalid_request", "code_challenge_method must be S256")), None
         return None, client
@@ -142,11 +148,12 @@ class HostedUi:
         return _page("Signin", form)
 
     def _login(self, args, region: str, pool, domain: str) -> Response:
-        error, _client = self._check_request(args, pool)
+        error, client = self._check_request(args, pool)
         if error is not None:
             return error
+        scopes = args.get("scope", "").split() or list(client.get("AllowedOAuthScopes") or [])
         tokens = moto_state.password_sign_in(
-            region, pool.id, args["client_id"], args.get("username", ""), args.get("password", "")
+            region, pool.id, args["client_id"], args.get("username", ""), args.get("password", ""), scopes
         )
         if tokens is None:
             return self._form(args, pool, domain, "Incorrect username or password.")

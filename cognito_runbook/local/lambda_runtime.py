@@ -24,6 +24,13 @@ from dataclasses import dataclass
 
 from ..constants import LOCAL_CREDENTIALS
 
+FUNCTION_KEY_PREFIX = "lambda."  # access key of a function's execution role, as the local AWS sees it
+
+
+def function_access_key(function_name: str) -> str:
+    return f"{FUNCTION_KEY_PREFIX}{function_name}"
+
+
 MAX_WORKERS = 4
 
 
@@ -119,7 +126,8 @@ class LambdaRuntime:
         env = {
             "PATH": os.environ.get("PATH", ""),
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+            # The function's own key: the local AWS checks its calls against the role's policy.
+            "AWS_ACCESS_KEY_ID": function_access_key(snapshot["name"]),
             "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,

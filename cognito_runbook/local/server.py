@@ -30,13 +30,13 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from ..constants import LOCAL_CREDENTIALS, USER_AGENT
+from ..constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_DELAY_ENV, USER_AGENT
 from . import moto_state
 from .execute_api import PREFIX as EXECUTE_API_PREFIX
 from .execute_api import ExecuteApi
 from .hosted_ui import PREFIX as HOSTED_UI_PREFIX
 from .hosted_ui import HostedUi
-from .lambda_runtime import LambdaRuntime
+from .lambda_runtime import FUNCTION_KEY_PREFIX, LambdaRuntime
 
 STATE_FILE = "local.json"
 WARM_UP = [  # moto builds each service's app on its first request (up to 1.4 s): do it now
@@ -56,6 +56,50 @@ class KeepAliveHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
 
 
+def credential(environ) -> tuple[str, str]:
+    """(access key, service) from a SigV4 Authorization header."""
+    found = re.search(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return (found.group(1), found.group(2)) if found else ("", "?")
+
+
+def peek_body(environ) -> bytes:
+    """The request body, left in place for moto to read again."""
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+class FunctionPermissions:
+    """Calls a deployed function makes to Cognito are checked against its role's inline
+    policy, as IAM does for an assumed role: without an Allow in effect, AccessDenied.
+    (moto checks no permissions; this is where a too-narrow or not-yet-effective policy
+    shows locally.)"""
+
+    def check(self, environ) -> Response | None:
+        key, service = credential(environ)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not key.startswith(FUNCTION_KEY_PREFIX) or service != "cognito-idp" or not target:
+            return None
+        function = key[len(FUNCTION_KEY_PREFIX) :]
+        region = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", "")).group(1)
+        action = f"cognito-idp:{target.rsplit('.', 1)[-1]}"
+        try:
+            pool_id = json.loads(peek_body(environ) or b"{}").get("UserPoolId")
+        except ValueError:
+            pool_id = None
+        resource = f"arn:aws:cognito-idp:{region}:{LOCAL_ACCOUNT_ID}:userpool/{pool_id}" if pool_id else "*"
+        reason = moto_state.function_may_call(region, function, action, resource)
+        if reason is None:
+            return None
+        role = (moto_state.role_arn_of(region, function) or "").rsplit("/", 1)[-1]
+        message = (
+            f"User: arn:aws:sts::{LOCAL_ACCOUNT_ID}:assumed-role/{role}/{function} is not authorized to perform: "
+            f"{action} on resource: {resource} because {reason}"
+        )
+        body = json.dumps({"__type": "AccessDeniedException", "message": message})
+        return Response(body, status=400, content_type="application/x-amz-json-1.1")
+
+
 class RequestCounter:
     """Counts the AWS API requests the runbook itself sends (its user agent names it;
     the emulated Lambda's own calls do not count), by ``service.Operation``, for
@@ -68,15 +112,12 @@ class RequestCounter:
     def count(self, environ) -> None:
         if USER_AGENT not in environ.get("HTTP_USER_AGENT", ""):
             return
-        scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-        service = scope.group(1) if scope else "?"
+        _, service = credential(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
             operation = target.rsplit(".", 1)[-1]
         elif environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
-            operation = parse_qs(body.decode()).get("Action", ["?"])[0]
+            operation = parse_qs(peek_body(environ).decode()).get("Action", ["?"])[0]
         else:  # REST services (Lambda, API Gateway): the method tells a read from a write
             operation = environ.get("REQUEST_METHOD", "?")
         with self.lock:
@@ -91,6 +132,7 @@ class LocalAws:
     def __init__(self, log_file):
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.requests = RequestCounter()
+        self.permissions = FunctionPermissions()
         self.log_file = log_file
         self.runtime: LambdaRuntime | None = None
         self.execute_api: ExecuteApi | None = None
@@ -115,6 +157,9 @@ class LocalAws:
                 environ, start_response
             )
         self.requests.count(environ)
+        denied = self.permissions.check(environ)
+        if denied is not None:
+            return denied(environ, start_response)
         return self.moto(environ, start_response)
 
 
@@ -124,10 +169,10 @@ def _warm_up(endpoint_url: str) -> None:
         getattr(session.client(service, endpoint_url=endpoint_url), operation)(**kwargs)
 
 
-def serve(home: Path, port: int = 0) -> None:
+def serve(home: Path, port: int = 0, delay: float = 1.0) -> None:
     home.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    moto_state.patch_moto()
+    moto_state.patch_moto(delay)
     moto_state.speed_up_dispatch()
     log_file = open(home / "local.log", "a", buffering=1)  # noqa: SIM115 (open for the server's lifetime)
     app = LocalAws(log_file)
@@ -164,10 +209,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--home", required=True, type=Path)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=float(os.environ.get(LOCAL_DELAY_ENV) or 1.0),
+        help="seconds AWS's eventual consistency lasts here: domains CREATING, IAM propagation, held secret names",
+    )
     args = parser.parse_args(argv)
     # Regions and accounts as a person would expect; no managed-policy load (we use inline policies).
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
-    serve(args.home, args.port)
+    serve(args.home, args.port, args.delay)
     sys.exit(0)
 
 

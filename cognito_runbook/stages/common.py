@@ -10,16 +10,22 @@ from ..aws import stack_tags
 from ..backend import Backend
 from ..params import Params
 
-ACTIONS = ("create", "update", "delete", "unchanged")  # the kinds of Change
+# The kinds of Change; "kept": a setting the runbook does not manage, found set and left as it is.
+ACTIONS = ("create", "update", "delete", "unchanged", "kept")
 
 
 @dataclass
 class Change:
     stage: str
-    action: str  # create | update | delete | unchanged
+    action: str  # one of ACTIONS
     resource: str  # e.g. "user pool", "user", "group membership"
     name: str
     detail: str = ""
+
+    @property
+    def is_change(self) -> bool:
+        """True for what alters AWS (create, update, delete)."""
+        return self.action in ("create", "update", "delete")
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -70,6 +76,9 @@ class Context:
 
     def unchanged(self, stage: str, resource: str, name: str, detail: str = "") -> None:
         self.changes.append(Change(stage, "unchanged", resource, name, detail))
+
+    def kept(self, stage: str, resource: str, name: str, detail: str) -> None:
+        self.changes.append(Change(stage, "kept", resource, name, detail))
 
     def changes_of(self, stage: str) -> list[Change]:
         return [c for c in self.changes if c.stage == stage]

@@ -171,7 +171,8 @@ def _ensure_stage(ctx: Context, api_id: str | None) -> None:
             ApiId=api_id,
             StageName=STAGE_NAME,
             AutoDeploy=True,
-            DefaultRouteSettings=want,
+            # The structure is replaced as a whole: keep what others set in it (metrics, logging).
+            DefaultRouteSettings={**settings, **want},
         )
     else:
         ctx.unchanged(STAGE, "stage", STAGE_NAME)

@@ -227,10 +227,14 @@ def ensure_token_function(
             f"token_function.name: a Lambda function '{name}' exists but was not made by stack {ctx.stack}"
             f"{_made_by(have.get('Tags'))}; choose another name"
         )
+    # UpdateFunctionConfiguration changes only what it is sent, but Environment replaces
+    # all variables: send the variables as read, ours changed (read-merge-write).
+    have_vars = (config.get("Environment") or {}).get("Variables", {})
+    want_vars = want["Environment"]["Variables"]
     drift = [k for k in ("Runtime", "Role", "Handler", "Timeout", "MemorySize") if config.get(k) != want[k]]
-    if (config.get("Environment") or {}).get("Variables", {}) != want["Environment"]["Variables"]:
-        drift.append("Environment")
+    drift += [f"Environment.{k}" for k, v in want_vars.items() if have_vars.get(k) != v]
     if drift:
+        request = {**want, "Environment": {"Variables": {**have_vars, **want_vars}}}
         ctx.apply(
             STAGE,
             "update",
@@ -238,15 +242,37 @@ def ensure_token_function(
             name,
             lam.update_function_configuration,
             detail=", ".join(drift),
-            **want,
+            **request,
         )
         _wait_updated(ctx, name)
+    for setting, value in unmanaged_function_settings(config, want_vars):
+        ctx.kept(STAGE, "Lambda setting", name, f"{setting} = {value}")
     if config.get("CodeSha256") != code_sha256(blob):
         ctx.apply(STAGE, "update", "Lambda code", name, lam.update_function_code, FunctionName=name, ZipFile=blob)
         _wait_updated(ctx, name)
     if not drift and config.get("CodeSha256") == code_sha256(blob):
         ctx.unchanged(STAGE, "Lambda function", name)
     return config["FunctionArn"]
+
+
+def unmanaged_function_settings(config: dict, managed_vars: dict) -> list[tuple[str, str]]:
+    """Settings found on the function that the runbook leaves alone (never sent, so kept)."""
+    found = [
+        (f"Environment.{k}", "(set)")  # values may be secrets: name only
+        for k in sorted((config.get("Environment") or {}).get("Variables", {}))
+        if k not in managed_vars
+    ]
+    if config.get("Layers"):
+        found.append(("Layers", ", ".join(layer["Arn"] for layer in config["Layers"])))
+    if (config.get("VpcConfig") or {}).get("SubnetIds"):
+        found.append(("VpcConfig.SubnetIds", ", ".join(config["VpcConfig"]["SubnetIds"])))
+    if (config.get("DeadLetterConfig") or {}).get("TargetArn"):
+        found.append(("DeadLetterConfig.TargetArn", config["DeadLetterConfig"]["TargetArn"]))
+    if config.get("KMSKeyArn"):
+        found.append(("KMSKeyArn", config["KMSKeyArn"]))
+    if (config.get("TracingConfig") or {}).get("Mode") == "Active":
+        found.append(("TracingConfig.Mode", "Active"))
+    return found
 
 
 def _wait_updated(ctx: Context, name: str) -> None:

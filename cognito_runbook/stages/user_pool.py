@@ -3,34 +3,62 @@
 Console runbook: "Create user pool" (user-name sign-in, no MFA, no self-registration,
 Cognito e-mail, hosted UI with a Cognito domain, public client, callback
 http://localhost, all auth flows, implicit grant).
+
+Every update is read-merge-write: UpdateUserPool and UpdateUserPoolClient reset each
+setting they are not sent, so the request is the settings as read with only the managed
+fields changed. Settings someone made outside the runbook (triggers, add-ons, logout
+URLs, ...) are sent back as they were, and listed as "kept".
 """
 
 from __future__ import annotations
 
+import time
+
 from botocore.exceptions import ClientError
 
-from ..aws import error_code, owned_by, paginate, same_items
+from ..aws import (
+    error_code,
+    fit_to_shape,
+    managed_drift,
+    owned_by,
+    paginate,
+    request_shape,
+    unmanaged_settings,
+    update_request,
+)
 from ..errors import StageError
+from ..params import CLASSIC_HOSTED_UI, CONSOLE_AUTH_FLOWS
 from .common import Context
 
 STAGE = "user_pool"
-EXPLICIT_AUTH_FLOWS = [
-    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-    "ALLOW_CUSTOM_AUTH",
-    "ALLOW_USER_PASSWORD_AUTH",
-    "ALLOW_USER_SRP_AUTH",
-    "ALLOW_REFRESH_TOKEN_AUTH",
-]
+EXPLICIT_AUTH_FLOWS = list(CONSOLE_AUTH_FLOWS)  # the default of app_client.auth_flows
+
+# What Cognito fills in by itself on every pool and client: not worth listing as "kept".
+POOL_FILLED_BY_AWS = (
+    "VerificationMessageTemplate",
+    "SmsVerificationMessage",
+    "EmailVerificationMessage",
+    "EmailVerificationSubject",
+    "SmsAuthenticationMessage",
+    "AdminCreateUserConfig.InviteMessageTemplate",
+    "AdminCreateUserConfig.UnusedAccountValidityDays",
+    "UserAttributeUpdateSettings",
+)
+CLIENT_FILLED_BY_AWS = ("AuthSessionValidity", "RefreshTokenRotation.RetryGracePeriodSeconds")
+# Legacy copies of VerificationMessageTemplate's fields. DescribeUserPool returns both;
+# the template alone is sent back (it carries the same values).
+LEGACY_MESSAGE_FIELDS = ("SmsVerificationMessage", "EmailVerificationMessage", "EmailVerificationSubject")
+DOMAIN_WAIT_SECONDS = 600  # a new prefix domain is usually ACTIVE within a minute or two
 
 
 # -- desired configuration ------------------------------------------------------
 
 
-def pool_updatable_config(ctx: Context) -> dict:
-    """Everything UpdateUserPool takes that we manage. UpdateUserPool resets omitted
-    settings to their defaults, so every update sends all of it."""
-    policy = ctx.params.user_pool.password_policy
-    return {
+def managed_pool_settings(ctx: Context) -> dict:
+    """The pool settings the runbook manages (UpdateUserPool's names). Everything else
+    on the pool is left as found."""
+    pool, policy = ctx.params.user_pool, ctx.params.user_pool.password_policy
+    settings = {
         "Policies": {
             "PasswordPolicy": {
                 "MinimumLength": policy.min_length,
@@ -45,9 +73,23 @@ def pool_updatable_config(ctx: Context) -> dict:
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},  # no self-registration
         "EmailConfiguration": {"EmailSendingAccount": "COGNITO_DEFAULT"},
         "AccountRecoverySetting": {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
-        "UserPoolTags": ctx.tags,
-        **({"AutoVerifiedAttributes": ["email"]} if ctx.params.user_pool.sign_in == "email" else {}),
+        "UserPoolTags": ctx.tags,  # our tag only: other tags stay
+        "AutoVerifiedAttributes": ["email"] if pool.sign_in == "email" else [],
+        "UserPoolTier": pool.tier,
     }
+    if ctx.params.deletion_protection is not None:
+        settings["DeletionProtection"] = "ACTIVE" if ctx.params.deletion_protection else "INACTIVE"
+    return settings
+
+
+# What DescribeUserPool means by leaving a field out.
+POOL_DEFAULTS = {
+    "MfaConfiguration": "OFF",
+    "EmailConfiguration": {"EmailSendingAccount": "COGNITO_DEFAULT"},
+    "AutoVerifiedAttributes": [],
+    "DeletionProtection": "INACTIVE",
+    "UserPoolTier": "ESSENTIALS",
+}
 
 
 def pool_creation_config(ctx: Context) -> dict:
@@ -65,15 +107,15 @@ def pool_creation_config(ctx: Context) -> dict:
 
 
 def client_config(ctx: Context) -> dict:
-    """The public app client, everything UpdateUserPoolClient takes (it too resets omissions)."""
+    """The app client settings the runbook manages (UpdateUserPoolClient's names)."""
     client = ctx.params.app_client
     return {
         "ClientName": client.name,
-        "RefreshTokenValidity": 30,
-        "AccessTokenValidity": 60,
-        "IdTokenValidity": 60,
+        "RefreshTokenValidity": client.refresh_token_days,
+        "AccessTokenValidity": client.access_token_minutes,
+        "IdTokenValidity": client.id_token_minutes,
         "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"},
-        "ExplicitAuthFlows": list(EXPLICIT_AUTH_FLOWS),
+        "ExplicitAuthFlows": list(client.auth_flows),
         "SupportedIdentityProviders": ["COGNITO"],
         "CallbackURLs": list(client.callback_urls),
         "AllowedOAuthFlows": list(client.oauth_flows),
@@ -124,25 +166,6 @@ def find_client(ctx: Context, pool_id: str) -> dict | None:
 # -- drift ------------------------------------------------------------------------
 
 
-def _pool_drift(pool: dict, want: dict) -> list[str]:
-    drift = []
-    have_policy = pool.get("Policies", {}).get("PasswordPolicy", {})
-    for key, value in want["Policies"]["PasswordPolicy"].items():
-        if have_policy.get(key) != value:
-            drift.append(f"PasswordPolicy.{key}")
-    if pool.get("MfaConfiguration", "OFF") != "OFF":
-        drift.append("MfaConfiguration")
-    if not pool.get("AdminCreateUserConfig", {}).get("AllowAdminCreateUserOnly"):
-        drift.append("AllowAdminCreateUserOnly")
-    if pool.get("EmailConfiguration", {}).get("EmailSendingAccount", "COGNITO_DEFAULT") != "COGNITO_DEFAULT":
-        drift.append("EmailSendingAccount")
-    if pool.get("AccountRecoverySetting") and pool["AccountRecoverySetting"] != want["AccountRecoverySetting"]:
-        drift.append("AccountRecoverySetting")
-    if sorted(pool.get("AutoVerifiedAttributes") or []) != sorted(want.get("AutoVerifiedAttributes", [])):
-        drift.append("AutoVerifiedAttributes")
-    return drift
-
-
 def _creation_drift(pool: dict, ctx: Context) -> list[str]:
     want = ctx.params.user_pool
     problems = []
@@ -159,19 +182,27 @@ def _creation_drift(pool: dict, ctx: Context) -> list[str]:
     return problems
 
 
-def _client_drift(client: dict, want: dict) -> list[str]:
-    drift = []
-    for key, value in want.items():
-        have = client.get(key)
-        if isinstance(value, list):
-            if not same_items(have, value):
-                drift.append(key)
-        elif isinstance(value, dict):
-            if any((have or {}).get(k) != v for k, v in value.items()):
-                drift.append(key)
-        elif have != value:
-            drift.append(key)
-    return drift
+def pool_update_request(cognito, pool: dict, managed: dict) -> dict:
+    """UpdateUserPool's request: the pool as read, the managed settings laid over it."""
+    request = update_request(cognito, "UpdateUserPool", pool, managed, UserPoolId=pool["Id"])
+    if "VerificationMessageTemplate" in request:
+        for legacy in LEGACY_MESSAGE_FIELDS:
+            request.pop(legacy, None)
+    if request.get("Policies", {}).get("PasswordPolicy", {}).get("TemporaryPasswordValidityDays") is not None:
+        # Cognito refuses the deprecated UnusedAccountValidityDays next to it, although
+        # DescribeUserPool returns both ("Please use TemporaryPasswordValidityDays ...").
+        request.get("AdminCreateUserConfig", {}).pop("UnusedAccountValidityDays", None)
+    return request
+
+
+def _report_kept(ctx: Context, resource: str, name: str, found: list) -> None:
+    for path, value in found:
+        ctx.kept(STAGE, resource, name, f"{path} = {_short(value)}")
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # -- ensure / delete ----------------------------------------------------------------
@@ -183,11 +214,11 @@ def ensure_user_pool(ctx: Context, pool: dict | None, client: dict | None) -> di
     a plan for a new pool)."""
     cognito = ctx.client("cognito-idp")
     name = ctx.params.user_pool.name
-    want = pool_updatable_config(ctx)
+    managed = managed_pool_settings(ctx)
     if pool is None:
         client = None  # a new pool has no client yet
         created = ctx.apply(
-            STAGE, "create", "user pool", name, cognito.create_user_pool, **pool_creation_config(ctx), **want
+            STAGE, "create", "user pool", name, cognito.create_user_pool, **pool_creation_config(ctx), **managed
         )
         pool = created["UserPool"] if created else None
     else:
@@ -198,7 +229,7 @@ def ensure_user_pool(ctx: Context, pool: dict | None, client: dict | None) -> di
                 + "; ".join(problems)
                 + ". Cognito fixes these at creation: change the params back, or tear the stack down and re-run"
             )
-        drift = _pool_drift(pool, want)
+        drift = managed_drift(pool, managed, POOL_DEFAULTS)
         if drift:
             ctx.apply(
                 STAGE,
@@ -207,11 +238,12 @@ def ensure_user_pool(ctx: Context, pool: dict | None, client: dict | None) -> di
                 name,
                 cognito.update_user_pool,
                 detail=", ".join(drift),
-                UserPoolId=pool["Id"],
-                **want,
+                **pool_update_request(cognito, pool, managed),
             )
         else:
             ctx.unchanged(STAGE, "user pool", name, pool["Id"])
+        fitted = fit_to_shape(pool, request_shape(cognito, "UpdateUserPool"))
+        _report_kept(ctx, "user pool setting", name, unmanaged_settings(fitted, managed, POOL_FILLED_BY_AWS))
     _ensure_domain(ctx, pool)
     _ensure_client(ctx, pool, client)
     return pool
@@ -222,9 +254,13 @@ def _ensure_domain(ctx: Context, pool: dict | None) -> None:
     prefix = ctx.params.domain_prefix
     current = (pool or {}).get("Domain")
     if current == prefix:
-        ctx.unchanged(STAGE, "hosted-UI domain", prefix)
+        _converge_domain(ctx, pool, prefix)
         return
-    owner = cognito.describe_user_pool_domain(Domain=prefix).get("DomainDescription", {}).get("UserPoolId")
+    existing = cognito.describe_user_pool_domain(Domain=prefix).get("DomainDescription", {})
+    if existing.get("Status") == "DELETING" and not ctx.plan:
+        _wait_until_deleted(ctx, prefix)  # a teardown moments ago: the prefix is free once it is gone
+        existing = {}
+    owner = existing.get("UserPoolId")
     if owner and (pool is None or owner != pool["Id"]):
         raise StageError(
             f"user_pool.domain_prefix: '{prefix}' is already used by user pool {owner}; prefixes are unique per region across all AWS accounts, so choose another"
@@ -249,45 +285,119 @@ def _ensure_domain(ctx: Context, pool: dict | None) -> None:
             cognito.create_user_pool_domain,
             Domain=prefix,
             UserPoolId=pool["Id"] if pool else "",
+            ManagedLoginVersion=CLASSIC_HOSTED_UI,
         )
     except ClientError as err:
         if error_code(err) == "InvalidParameterException" and "already" in str(err).lower():
             raise StageError(
-                f"user_pool.domain_prefix: '{prefix}' is taken (possibly by another AWS customer); choose another prefix"
+                f"user_pool.domain_prefix: '{prefix}' is taken (possibly by another AWS customer, or still being "
+                "deleted after a teardown: that takes a minute or two); choose another prefix, or re-run shortly"
             ) from None
         raise
+    wait_for_domain(ctx, prefix)
+
+
+def _converge_domain(ctx: Context, pool: dict, prefix: str) -> None:
+    """Our domain exists: the hosted-UI version is the managed setting (read-merge-write)."""
+    cognito = ctx.client("cognito-idp")
+    domain = cognito.describe_user_pool_domain(Domain=prefix).get("DomainDescription", {})
+    managed = {"ManagedLoginVersion": CLASSIC_HOSTED_UI}
+    drift = managed_drift(domain, managed, {"ManagedLoginVersion": CLASSIC_HOSTED_UI})
+    if drift:
+        request = update_request(cognito, "UpdateUserPoolDomain", domain, managed, Domain=prefix, UserPoolId=pool["Id"])
+        ctx.apply(
+            STAGE,
+            "update",
+            "hosted-UI domain",
+            prefix,
+            cognito.update_user_pool_domain,
+            detail=", ".join(drift),
+            **request,
+        )
+    else:
+        ctx.unchanged(STAGE, "hosted-UI domain", prefix, domain.get("Status", ""))
+    if domain.get("Status", "ACTIVE") != "ACTIVE" or drift:
+        wait_for_domain(ctx, prefix)
+
+
+def wait_for_domain(ctx: Context, prefix: str, timeout: float = DOMAIN_WAIT_SECONDS) -> None:
+    """A new or changed domain is CREATING / UPDATING for a while; its hosted UI answers
+    only once it is ACTIVE. Wait (bounded), saying what is going on."""
+    if ctx.plan:
+        return
+    cognito = ctx.client("cognito-idp")
+    started, delay, status = time.monotonic(), 0.5, ""
+    while time.monotonic() - started < timeout:
+        status = cognito.describe_user_pool_domain(Domain=prefix).get("DomainDescription", {}).get("Status", "")
+        if status == "ACTIVE":
+            return
+        if status == "FAILED":
+            raise StageError(f"hosted-UI domain {prefix}: Cognito reports FAILED; delete it in the console and re-run")
+        if ctx.progress:
+            ctx.progress(
+                f"hosted-UI domain {prefix} is {status or 'not visible yet'}; waiting for ACTIVE "
+                f"({time.monotonic() - started:.0f} s)"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+    raise StageError(
+        f"hosted-UI domain {prefix}: still {status or 'missing'} after {timeout:.0f} s; re-run this stage later "
+        "(nothing is lost: it will find the domain and wait again)"
+    )
+
+
+def _wait_until_deleted(ctx: Context, prefix: str, timeout: float = DOMAIN_WAIT_SECONDS) -> None:
+    cognito = ctx.client("cognito-idp")
+    started, delay = time.monotonic(), 0.5
+    while time.monotonic() - started < timeout:
+        if cognito.describe_user_pool_domain(Domain=prefix).get("DomainDescription", {}).get("Status") != "DELETING":
+            return
+        if ctx.progress:
+            ctx.progress(
+                f"hosted-UI domain {prefix} is still DELETING (an earlier teardown); waiting to reuse the prefix"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+    raise StageError(f"user_pool.domain_prefix: '{prefix}' is still being deleted after {timeout:.0f} s; re-run later")
 
 
 def _ensure_client(ctx: Context, pool: dict | None, client: dict | None) -> None:
     cognito = ctx.client("cognito-idp")
-    want = client_config(ctx)
+    managed = client_config(ctx)
     if client is None:
         ctx.apply(
             STAGE,
             "create",
             "app client",
-            want["ClientName"],
+            managed["ClientName"],
             cognito.create_user_pool_client,
             UserPoolId=pool["Id"] if pool else "",
             GenerateSecret=False,
-            **want,
+            **managed,
         )
         return
-    drift = _client_drift(client, want)
+    drift = managed_drift(client, managed)
     if drift:
+        request = update_request(
+            cognito, "UpdateUserPoolClient", client, managed, UserPoolId=pool["Id"], ClientId=client["ClientId"]
+        )
         ctx.apply(
             STAGE,
             "update",
             "app client",
-            want["ClientName"],
+            managed["ClientName"],
             cognito.update_user_pool_client,
             detail=", ".join(drift),
-            UserPoolId=pool["Id"],
-            ClientId=client["ClientId"],
-            **want,
+            **request,
         )
     else:
-        ctx.unchanged(STAGE, "app client", want["ClientName"], client["ClientId"])
+        ctx.unchanged(STAGE, "app client", managed["ClientName"], client["ClientId"])
+    fitted = fit_to_shape(client, request_shape(cognito, "UpdateUserPoolClient"))
+    for identity in ("UserPoolId", "ClientId"):
+        fitted.pop(identity, None)
+    _report_kept(
+        ctx, "app client setting", managed["ClientName"], unmanaged_settings(fitted, managed, CLIENT_FILLED_BY_AWS)
+    )
 
 
 def delete_user_pool(ctx: Context) -> None:
@@ -297,6 +407,18 @@ def delete_user_pool(ctx: Context) -> None:
     pool = find_pool(ctx)
     if pool is None:
         return
+    if pool.get("DeletionProtection") == "ACTIVE":
+        # Teardown was confirmed (on AWS by naming the stack): lift the protection first.
+        managed = {"DeletionProtection": "INACTIVE"}
+        ctx.apply(
+            STAGE,
+            "update",
+            "user pool",
+            pool["Name"],
+            cognito.update_user_pool,
+            detail="DeletionProtection: ACTIVE -> INACTIVE, to delete it",
+            **pool_update_request(cognito, pool, managed),
+        )
     if pool.get("Domain"):
         ctx.apply(
             STAGE,

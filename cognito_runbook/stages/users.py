@@ -67,7 +67,7 @@ def ensure_users(ctx: Context, pool: dict | None) -> None:
             )
         else:
             ctx.unchanged(STAGE, "user", user.name, "CONFIRMED")
-    if pool and not ctx.plan and any(c.action != "unchanged" for c in ctx.changes_of(STAGE)):
+    if pool and not ctx.plan and any(c.is_change for c in ctx.changes_of(STAGE)):
         _check_confirmed(ctx, pool["Id"])
 
 
