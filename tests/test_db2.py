@@ -44,17 +44,24 @@ def test_artefacts_parse_and_match_the_pool(provisioned, tmp_path):
     assert pools == {"UserPools": {"ID": out.pool_id, "Name": "DB2UserPool"}}
     policy = json.loads(files["db2-host-policy.json"].read_text())
     assert policy["Statement"][0]["Action"] == db2.HOST_ACTIONS and policy["Statement"][0]["Resource"] == out.pool_arn
-    cfg = dict(line.split("=", 1) for line in files["db2token.cfg"].read_text().splitlines())
+    lines = [line.split("=", 1) for line in files["db2token.cfg"].read_text().splitlines()]
+    cfg = dict(lines)
     assert cfg["JWT_IDP_ISSUER"] == out.issuer and cfg["JWT_IDP_AUTHID_CLAIM"] == "username"
-    assert cfg["TOKEN_TYPES_SUPPORTED"] == "JWT" and cfg["JWT_IDP_RSA_CERTIFICATE_LABEL"] == "cognito-key-1"
-    jwk_numbers = jwt.PyJWK(jwks["keys"][0], algorithm="RS256").key.public_numbers()
-    pem_key = serialization.load_pem_public_key(files["keys/cognito-key-1.pem"].read_bytes())
-    assert pem_key.public_numbers() == jwk_numbers
-    cert = x509.load_pem_x509_certificate(files["keys/cognito-key-1.crt"].read_bytes())
-    assert cert.public_key().public_numbers() == jwk_numbers
+    # Cognito signs ID and access tokens with two keys: Db2 needs a certificate for each.
+    labels = [value for key, value in lines if key == "JWT_IDP_RSA_CERTIFICATE_LABEL"]
+    assert cfg["TOKEN_TYPES_SUPPORTED"] == "JWT" and labels == ["cognito-key-1", "cognito-key-2"]
+    assert len(jwks["keys"]) == 2
     ca = x509.load_pem_x509_certificate(files["keys/cognito-runbook-ca.crt"].read_bytes())
-    cert.verify_directly_issued_by(ca)
-    assert "-label cognito-key-1 -file keys/cognito-key-1.crt" in files["gskit-commands.sh"].read_text()
+    for number, jwk in enumerate(jwks["keys"], 1):
+        jwk_numbers = jwt.PyJWK(jwk, algorithm="RS256").key.public_numbers()
+        pem_key = serialization.load_pem_public_key(files[f"keys/cognito-key-{number}.pem"].read_bytes())
+        assert pem_key.public_numbers() == jwk_numbers
+        cert = x509.load_pem_x509_certificate(files[f"keys/cognito-key-{number}.crt"].read_bytes())
+        assert cert.public_key().public_numbers() == jwk_numbers
+        cert.verify_directly_issued_by(ca)
+        assert (
+            f"-label cognito-key-{number} -file keys/cognito-key-{number}.crt" in files["gskit-commands.sh"].read_text()
+        )
     snippets = files["client-snippets.txt"].read_text()
     assert "accesstoken" in snippets and "securityMechanism=19" in snippets
     for user in rb.params.users:  # no password ever lands in an artefact

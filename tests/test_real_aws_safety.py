@@ -256,3 +256,46 @@ def _get(url, user, password):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
+
+
+def test_a_group_keeps_its_iam_role_when_its_description_is_put_back(provisioned, make_stack):
+    rb, out = provisioned
+    cognito = rb.backend.client("cognito-idp")
+    group = rb.params.groups[0].name
+    role = "arn:aws:iam::123456789012:role/company-db2-admins"
+    cognito.update_group(UserPoolId=out.pool_id, GroupName=group, Description="changed by hand", RoleArn=role)
+    make_stack().run_stage("groups")
+    found = cognito.get_group(UserPoolId=out.pool_id, GroupName=group)["Group"]
+    assert found["Description"] == rb.params.groups[0].description and found["RoleArn"] == role
+    cognito.update_group(UserPoolId=out.pool_id, GroupName=group, Description="only this")  # AWS resets the rest
+    assert "RoleArn" not in cognito.get_group(UserPoolId=out.pool_id, GroupName=group)["Group"]
+
+
+def test_a_role_that_never_becomes_usable_gets_a_clear_message(monkeypatch):
+    from types import SimpleNamespace
+
+    from cognito_runbook import aws
+    from cognito_runbook.errors import StageError
+    from cognito_runbook.stages import token_function
+
+    class Lambda:
+        calls = 0
+
+        def create_function(self, **_):
+            Lambda.calls += 1
+            error = {
+                "Error": {
+                    "Code": "InvalidParameterValueException",
+                    "Message": "The role defined for the function cannot be assumed by Lambda.",
+                }
+            }
+            raise ClientError(error, "CreateFunction")
+
+    monkeypatch.setattr(aws.time, "sleep", lambda _: None)
+    said = []
+    ctx = SimpleNamespace(
+        stack="s1", params=SimpleNamespace(token_function=SimpleNamespace(name="fn")), progress=said.append
+    )
+    with pytest.raises(StageError, match="cannot assume role s1-fn .* trust policy"):
+        token_function._create_when_role_ready(ctx, Lambda(), {})
+    assert Lambda.calls == token_function.ROLE_READY_ATTEMPTS and "IAM propagation" in said[0]

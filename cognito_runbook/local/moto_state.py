@@ -197,6 +197,7 @@ def patch_moto(delay: float | None = None) -> None:
             return
         _patch_user_pools()
         _patch_clients()
+        _patch_groups()
         _patch_auth()
         _patch_signing_keys()
         _patch_domains()
@@ -346,6 +347,25 @@ def _check_oauth(config: dict, has_secret: bool) -> None:
 def _is_localhost(url: str) -> bool:
     rest = url.removeprefix("http://localhost")
     return url.startswith("http://localhost") and (rest == "" or rest[0] in ":/?")
+
+
+# Groups -------------------------------------------------------------------------------
+
+
+def _patch_groups() -> None:
+    """UpdateGroup: "If you don't provide a value for an attribute, it will be set to the
+    default value" (API reference, UpdateGroup); moto kept omitted values instead.
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UpdateGroup.html"""
+    from moto.cognitoidp.models import CognitoIdpGroup
+    from moto.core.utils import utcnow
+
+    _ORIGINAL["group_update"] = CognitoIdpGroup.update
+
+    def update(self, description, role_arn, precedence):
+        self.description, self.role_arn, self.precedence = description, role_arn, precedence
+        self.last_modified_date = utcnow()
+
+    CognitoIdpGroup.update = update
 
 
 # Sign-in flows ------------------------------------------------------------------------

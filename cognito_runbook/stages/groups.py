@@ -7,7 +7,7 @@ uses the names as Db2 group names, so ``DB2ADMIN`` here is ``DB2ADMIN`` in
 
 from __future__ import annotations
 
-from ..aws import paginate
+from ..aws import managed_drift, paginate, update_request
 from .common import Context
 
 STAGE = "groups"
@@ -37,17 +37,9 @@ def ensure_groups(ctx: Context, pool: dict | None) -> None:
                 GroupName=group.name,
                 **want,
             )
-        elif any(have.get(k, "" if k == "Description" else None) != v for k, v in want.items()):
-            ctx.apply(
-                STAGE,
-                "update",
-                "group",
-                group.name,
-                cognito.update_group,
-                detail=", ".join(want),
-                UserPoolId=pool["Id"],
-                GroupName=group.name,
-                **want,
-            )
+        elif drift := managed_drift(have, want, {"Description": ""}):
+            # UpdateGroup resets what it is not sent (a group's IAM role, say): send it back as read.
+            request = update_request(cognito, "UpdateGroup", have, want, UserPoolId=pool["Id"], GroupName=group.name)
+            ctx.apply(STAGE, "update", "group", group.name, cognito.update_group, detail=", ".join(drift), **request)
         else:
             ctx.unchanged(STAGE, "group", group.name)

@@ -24,6 +24,7 @@ from .common import Context
 STAGE = "token_function"
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "generate_token.py"
 HANDLER = "generate_token.lambda_handler"
+ROLE_READY_ATTEMPTS = 10  # about a minute and a half of back-off for IAM propagation
 INLINE_POLICY = "cognito-admin-initiate-auth"
 TRUST_POLICY = {
     "Version": "2012-10-17",
@@ -183,8 +184,37 @@ def function_config(ctx: Context, pool: dict | None, client_id: str | None, role
     }
 
 
+def _create_when_role_ready(ctx: Context, lam, request: dict) -> dict:
+    """CreateFunction, retried while IAM has not yet propagated the new role (bounded)."""
+
+    def attempt():
+        return lam.create_function(**request)
+
+    try:
+        return retry_while(_role_not_ready_and_say_so(ctx), attempt, attempts=ROLE_READY_ATTEMPTS, delay=1.0)
+    except ClientError as err:
+        if not _role_not_ready(err):
+            raise
+        raise StageError(
+            f"token_function: Lambda still cannot assume role {role_name(ctx)} after about "
+            f"{sum(1.5**i for i in range(ROLE_READY_ATTEMPTS - 1)):.0f} s. IAM usually needs seconds; check that the "
+            "role's trust policy allows lambda.amazonaws.com, then re-run this stage"
+        ) from None
+
+
+def _role_not_ready_and_say_so(ctx: Context):
+    def predicate(err: ClientError) -> bool:
+        if _role_not_ready(err):
+            if ctx.progress:
+                ctx.progress("the new IAM role is not usable by Lambda yet (IAM propagation); retrying")
+            return True
+        return False
+
+    return predicate
+
+
 def _role_not_ready(err: ClientError) -> bool:
-    # A new IAM role takes a few seconds to become assumable by Lambda (real AWS only).
+    # A new IAM role takes a few seconds to become assumable by Lambda (the local AWS does the same).
     return error_code(err) == "InvalidParameterValueException" and "cannot be assumed" in str(err)
 
 
@@ -212,7 +242,7 @@ def ensure_token_function(
             "create",
             "Lambda function",
             name,
-            lambda **kw: retry_while(_role_not_ready, lambda: lam.create_function(**kw)),
+            lambda **kw: _create_when_role_ready(ctx, lam, kw),
             **want,
             Code={"ZipFile": blob},
             Tags=ctx.tags,

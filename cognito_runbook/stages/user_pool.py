@@ -43,6 +43,7 @@ POOL_FILLED_BY_AWS = (
     "AdminCreateUserConfig.InviteMessageTemplate",
     "AdminCreateUserConfig.UnusedAccountValidityDays",
     "UserAttributeUpdateSettings",
+    "Policies.SignInPolicy",  # ["PASSWORD"] unless choice-based sign-in is set up
 )
 CLIENT_FILLED_BY_AWS = ("AuthSessionValidity", "RefreshTokenRotation.RetryGracePeriodSeconds")
 # Legacy copies of VerificationMessageTemplate's fields. DescribeUserPool returns both;
