@@ -16,7 +16,7 @@ skip_slow_optional_imports()
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from .kernels import IpcKernelManager  # noqa: E402
+from .kernels import IpcKernelManager, remove_socket_dir  # noqa: E402
 from .local import control  # noqa: E402
 
 
@@ -37,3 +37,4 @@ def build_docs(notebooks_dir: Path = NOTEBOOKS_DIR, progress=print) -> None:
             ).execute()
             nb.metadata.pop("widgets", None)
             nbformat.write(nb, notebook)
+    remove_socket_dir()

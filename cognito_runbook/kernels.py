@@ -8,6 +8,7 @@
 """
 
 import os
+import shutil
 import tempfile
 import uuid
 
@@ -18,6 +19,7 @@ PRELOAD = "import cognito_runbook.notebook, cognito_runbook.backend; cognito_run
 
 
 _SOCKET_DIR: str | None = None
+MAX_SOCKET_BASE = 48  # + "/cognito-runbook-kernels-XXXXXXXX/<12 hex>-<n>" stays well under 107
 
 
 def _socket_prefix() -> str:
@@ -25,8 +27,18 @@ def _socket_prefix() -> str:
     # private folder of our own (mkdtemp: mode 0700, a fresh name nobody else can own).
     global _SOCKET_DIR
     if _SOCKET_DIR is None or not os.path.isdir(_SOCKET_DIR):
-        _SOCKET_DIR = tempfile.mkdtemp(prefix="cognito-runbook-kernels-")
+        # A Unix socket path holds at most 107 bytes: under a long TMPDIR use /tmp.
+        base = tempfile.gettempdir() if len(tempfile.gettempdir()) <= MAX_SOCKET_BASE else "/tmp"
+        _SOCKET_DIR = tempfile.mkdtemp(prefix="cognito-runbook-kernels-", dir=base)
     return os.path.join(_SOCKET_DIR, uuid.uuid4().hex[:12])
+
+
+def remove_socket_dir() -> None:
+    """Remove the private socket folder once the kernels using it are shut down."""
+    global _SOCKET_DIR
+    if _SOCKET_DIR is not None:
+        shutil.rmtree(_SOCKET_DIR, ignore_errors=True)
+        _SOCKET_DIR = None
 
 
 class _IpcTransport(HasTraits):

@@ -7,6 +7,7 @@ Passwords never appear here, only their *source*: ``env:VAR``, ``prompt`` or
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -188,7 +189,7 @@ class Params(_Model):
     backend: Literal["local", "aws"] = "local"
     region: str = "us-east-1"
     profile: str | None = None
-    stack: str = "db2-stack"
+    stack: str  # required: it tags everything the runbook creates, so there is no safe default
     user_pool: UserPoolParams = UserPoolParams()
     app_client: AppClientParams = AppClientParams()
     token_function: TokenFunctionParams = TokenFunctionParams()
@@ -202,6 +203,11 @@ class Params(_Model):
     def _region(cls, v: str) -> str:
         if not REGION_RE.match(v):
             raise ValueError("is not an AWS region name (like us-east-1 or eu-north-1)")
+        if v not in runbook_regions():
+            raise ValueError(
+                f"'{v}' is not a region where Cognito, Lambda and API Gateway are all offered "
+                "(botocore's endpoint data); check the spelling, e.g. us-east-1 or eu-north-1"
+            )
         return v
 
     @field_validator("stack")
@@ -223,6 +229,20 @@ class Params(_Model):
         return True if self.backend == "aws" else None
 
 
+@functools.cache
+def runbook_regions() -> frozenset[str]:
+    """Regions (every partition) that offer all three services the stack needs, from the
+    endpoint data botocore ships: no network needed."""
+    import boto3
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        offered = [set(session.get_available_regions(s, partition)) for s in ("cognito-idp", "lambda", "apigatewayv2")]
+        regions |= set.intersection(*offered)
+    return frozenset(regions)
+
+
 def _where(loc: tuple) -> str:
     path = ""
     for part in loc:
@@ -236,6 +256,11 @@ def _pydantic_problems(err: ValidationError) -> list[str]:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "is not a known setting; check the spelling (see params/local.yaml for every key)"
+        elif e["type"] == "missing" and e["loc"] == ("stack",):
+            msg = (
+                "is required: the stack's name tags everything the runbook creates (e.g. stack: db2-prod); "
+                "see params/local.yaml or params/aws-example.yaml for a whole file"
+            )
         elif e["type"] == "literal_error":
             msg = f"{msg} (got {e['input']!r})"
         problems.append(f"{_where(e['loc'])}: {msg}")
@@ -333,11 +358,20 @@ def load_params(path: str | Path, overrides: dict | None = None) -> Params:
     if not path.is_file():
         raise ParamsError([f"params_file: {path} does not exist; pass the path of a params YAML file (see params/)"])
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ParamsError([f"(file): not valid YAML{where}: {getattr(err, 'problem', err)}"], str(path)) from None
+    if raw is None:
+        raise ParamsError(
+            [
+                "(file): the file is empty. A params file needs at least `stack:` (and usually backend, region, "
+                "user_pool, users, groups, memberships); copy params/local.yaml (local AWS) or "
+                "params/aws-example.yaml (an AWS account) and edit it"
+            ],
+            str(path),
+        )
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value)
     return parse_params(raw, str(path))

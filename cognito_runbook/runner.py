@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import summary
 from .errors import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, UsageError
-from .kernels import start_kernel_ahead
+from .kernels import remove_socket_dir, start_kernel_ahead
 from .params import load_params
 from .runbook import LAST_PROVISIONING_NOTEBOOK, TEARDOWN_NOTEBOOK
 
@@ -122,6 +122,7 @@ def run(
                 break
     finally:
         _shutdown(upcoming)
+        remove_socket_dir()
     data = summary.read(run_dir)
     data.update(
         result="failed" if error else "ok", plan=plan, notebooks=timings, error=error, outputs=_outputs(run_dir)

@@ -7,10 +7,13 @@ Notebooks run in separate kernels, so each stage appends its record to
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from filelock import FileLock
+
+from .constants import locks_dir
 
 SUMMARY_JSON = "summary.json"
 
@@ -22,12 +25,18 @@ def _load(path: Path) -> dict:
         return {"stages": []}
 
 
+def _lock_for(run_dir: Path) -> Path:
+    """The run folder's lock lives with the other locks, not among the run's files."""
+    digest = hashlib.sha256(str(Path(run_dir).resolve()).encode()).hexdigest()[:16]
+    return locks_dir() / f"summary-{digest}.lock"
+
+
 def _update(run_dir: Path, change) -> None:
     """Read-modify-write summary.json under a lock (notebooks run in separate kernels)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / SUMMARY_JSON
-    with FileLock(str(path) + ".lock"):
+    with FileLock(str(_lock_for(run_dir))):
         data = _load(path)
         change(data)
         path.write_text(json.dumps(data, indent=2) + "\n")

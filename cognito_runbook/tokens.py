@@ -343,6 +343,11 @@ def _peek(token: str, claim: str):
 def decode_unverified(token: str) -> dict:
     """Claims WITHOUT any verification: for inspecting tokens from elsewhere only.
     Never base an access decision on this."""
+    if isinstance(token, str) and token.count(".") == 4:
+        raise MalformedToken(
+            "an encrypted refresh token (JWE: five parts), which only Cognito can read; it is not sent to Db2, "
+            "only back to Cognito (REFRESH_TOKEN_AUTH) for new ID and access tokens"
+        )
     try:
         return jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError as err:

@@ -58,7 +58,9 @@ def test_malformed_params_name_the_field(change, expected):
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(ParamsError) as err:
-        parse_params({"region": "x", "colour": 1, "groups": [{"name": "PUBLIC"}], "memberships": {"ghost": []}})
+        parse_params(
+            {"stack": "s", "region": "x", "colour": 1, "groups": [{"name": "PUBLIC"}], "memberships": {"ghost": []}}
+        )
     assert len(err.value.problems) == 4, err.value.problems
 
 
@@ -70,7 +72,7 @@ def test_literal_password_is_never_echoed():
 
 
 def test_defaults_follow_the_console_runbook():
-    p = parse_params({})
+    p = parse_params({"stack": "db2-stack"})
     assert p.user_pool.name == "DB2UserPool"
     assert p.app_client.callback_urls == ["http://localhost"]
     assert p.app_client.oauth_flows == ["implicit"]
@@ -98,6 +100,22 @@ def test_missing_file_and_bad_yaml(tmp_path):
 def test_overrides_use_dotted_keys(tmp_path):
     params = load_params(ROOT / "params" / "local.yaml", {"region": "eu-north-1", "user_pool.name": "Other"})
     assert (params.region, params.user_pool.name) == ("eu-north-1", "Other")
+
+
+def test_an_empty_file_or_one_without_stack_is_refused(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n")
+    with pytest.raises(ParamsError, match=r"the file is empty.*needs at least `stack:`.*params/local.yaml"):
+        load_params(empty)
+    with pytest.raises(ParamsError, match=r"stack: is required.*params/local.yaml"):
+        parse_params({"region": "us-east-1"})
+
+
+@pytest.mark.parametrize("region", ["us-middle-9", "eu-north-9"])
+def test_a_well_formed_region_that_does_not_exist_is_refused(region):
+    with pytest.raises(ParamsError, match=rf"region: '{region}' is not a region where Cognito, Lambda and API Gateway"):
+        parse_params({"stack": "s", "region": region})
+    assert parse_params({"stack": "s", "region": "eu-north-1"}).region == "eu-north-1"
 
 
 def test_the_default_domain_prefix_is_checked_too():

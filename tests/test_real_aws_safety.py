@@ -296,6 +296,6 @@ def test_a_role_that_never_becomes_usable_gets_a_clear_message(monkeypatch):
     ctx = SimpleNamespace(
         stack="s1", params=SimpleNamespace(token_function=SimpleNamespace(name="fn")), progress=said.append
     )
-    with pytest.raises(StageError, match="cannot assume role s1-fn .* trust policy"):
+    with pytest.raises(StageError, match=r"cannot assume role s1-fn .* trust policy"):
         token_function._create_when_role_ready(ctx, Lambda(), {})
     assert Lambda.calls == token_function.ROLE_READY_ATTEMPTS and "IAM propagation" in said[0]

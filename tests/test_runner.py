@@ -6,8 +6,10 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import nbformat
 import papermill
 import pytest
 import yaml
@@ -56,11 +58,40 @@ def test_every_notebook_takes_the_runner_parameters():
     for notebook in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
         declared = set(papermill.inspect_notebook(str(notebook)))
         assert {"params_file", "plan", "run_dir"} <= declared, notebook.name
+        # papermill must parse every line of the parameters cell (else it warns on every run
+        # and the parameter is missing from `papermill --help-notebook`)
+        cell = next(
+            c for c in nbformat.read(notebook, as_version=4).cells if "parameters" in c.metadata.get("tags", [])
+        )
+        assigned = {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line}
+        assert assigned == declared, notebook.name
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        ("backend: local\n", "stack: is required"),
+        ("stack: s\nregion: us-middle-9\n", "region:"),
+    ],
+)
+def test_unusable_params_exit_2_before_anything_starts(tmp_path, content, message):
+    params = tmp_path / "p.yaml"
+    params.write_text(content)
+    home = tmp_path / "home"
+    code, out = cli("run", params, "--out", tmp_path / "run", env={"COGNITO_RUNBOOK_HOME": str(home)})
+    assert code == 2 and message in out, out
+    assert not home.exists() and not (tmp_path / "run").exists()  # no local AWS started, no run folder
 
 
 def test_full_run_then_noop_rerun_leaves_no_secret_behind(stack_file, local_aws, tmp_path):
     params_file = stack_file("runner-full")
-    code, out = cli("run", params_file, "--out", tmp_path / "run1")
+    temp = Path(tempfile.mkdtemp(prefix="crt-", dir="/tmp"))  # short: kernels' IPC sockets live there
+    code, out = cli("run", params_file, "--out", tmp_path / "run1", env={"TMPDIR": str(temp)})
+    assert code == 0, out
+    assert list(temp.iterdir()) == [], "a run leaves nothing in the temporary folder"
+    temp.rmdir()
+    assert not list((tmp_path / "run1").glob("*.lock")) and "Unable to parse" not in out
     assert code == 0, out
     summary = (tmp_path / "run1" / "summary.txt").read_text()
     assert "09_db2.ipynb" in summary and "token_api        create 5" in summary
@@ -191,3 +222,17 @@ def test_provision_writes_the_same_summary_and_outputs_as_run(stack_file, tmp_pa
     assert code == 2 and "stages are user_pool, users, groups" in out, out
     code, out = cli("teardown", params_file)
     assert code == 0 and "delete" in out, out
+
+
+def test_kernel_sockets_fit_under_a_long_temp_folder(tmp_path, monkeypatch):
+    from cognito_runbook import kernels
+
+    long_dir = tmp_path / ("x" * 80)
+    long_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_dir))
+    monkeypatch.setattr(kernels, "_SOCKET_DIR", None)
+    try:
+        prefix = kernels._socket_prefix()
+        assert prefix.startswith("/tmp/cognito-runbook-kernels-") and len(prefix) + 3 < 107
+    finally:
+        kernels.remove_socket_dir()

@@ -216,3 +216,11 @@ def test_an_unreachable_jwks_is_reported_as_such_during_the_back_off():
         with pytest.raises(t.TokenError, match="cannot fetch the JWKS"):
             cache.key("k1")
     assert cache.fetches == 1
+
+
+def test_an_encrypted_refresh_token_is_named_as_such():
+    jwe = ".".join(
+        ["eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ", "a" * 20, "b" * 16, "c" * 40, "d" * 22]
+    )
+    with pytest.raises(t.MalformedToken, match=r"encrypted refresh token .* only Cognito can read"):
+        t.decode_unverified(jwe)
