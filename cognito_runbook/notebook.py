@@ -72,6 +72,23 @@ def open_runbook(
     return NotebookRunbook(runbook, path)
 
 
+def _token_fix(stack: str, user: str, source: str, status: str) -> str:
+    from .passwords import secret_name
+    from .stages.users import LOST_PASSWORD_FIX
+
+    if source.startswith("env:") and status.startswith("skipped"):
+        return f"Export {source[4:]} with the user's password before the run."
+    if status.startswith("skipped"):  # generate, and the secret is gone
+        return f"Its secret {secret_name(stack, user)} is missing. {LOST_PASSWORD_FIX}."
+    if "401" in status:
+        where = f"the secret {secret_name(stack, user)}" if source == "generate" else f"${source[4:]}"
+        return (
+            f"The password in {where} no longer signs in: it was changed outside the runbook "
+            "(admin-set-user-password, the console). Set it back to that value, or store the new one there."
+        )
+    return "See the message above; re-run notebooks 05 and 06 if the token API itself fails."
+
+
 class NotebookRunbook:
     def __init__(self, runbook: Runbook, params_path: Path):
         self.runbook = runbook
@@ -97,6 +114,17 @@ class NotebookRunbook:
             rows.append(("profile", self.params.profile or "(default credential chain)"))
         rows.append(("plan mode", "yes: nothing will be changed" if b.plan else "no"))
         return key_value_table(rows, "Connected")
+
+    def names(self) -> Table:
+        """The account-wide names the stack needs, and who holds each now. Raises (naming
+        each one and the params field to change) if another stack or someone holds one."""
+        claims = self.runbook.check_names()
+        stack = self.params.stack
+        rows = [
+            [c.resource, c.name, "free" if c.holder is None else ("this stack" if c.holder == stack else c.holder)]
+            for c in claims
+        ]
+        return Table(["resource", "name", "held by"], rows, "Names the stack needs (unique per account or region)")
 
     # -- stages ------------------------------------------------------------------
 
@@ -293,6 +321,21 @@ class NotebookRunbook:
         if record:
             self._record_tokens(results)
         return results
+
+    def require_tokens(self, results: list[dict]) -> None:
+        """Fail (naming each user and the fix) unless every user the runbook can sign in as got
+        verified tokens. Users whose password is typed (``prompt``) are not checked headless."""
+        problems = []
+        for r in results:
+            user = next((u for u in self.params.users if u.name == r["user"]), None)
+            source = user.password if user else "generate"
+            if r["status"] == "verified" or source == "prompt":
+                continue
+            problems.append(
+                f"  - {r['user']}: {r['status']}. {_token_fix(self.params.stack, r['user'], source, r['status'])}"
+            )
+        if problems:
+            raise StageError(f"{len(problems)} user(s) cannot get tokens:\n" + "\n".join(problems))
 
     def _record_tokens(self, results: list[dict]) -> None:
         rows = []

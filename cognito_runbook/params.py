@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .db2 import db2_name_problems
 from .errors import ParamsError
@@ -35,6 +35,7 @@ CONSOLE_AUTH_FLOWS = (
     "ALLOW_REFRESH_TOKEN_AUTH",
 )
 REQUIRED_AUTH_FLOWS = ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
+CONSOLE_FUNCTION_NAME = "generateToken"
 CLASSIC_HOSTED_UI = 1  # ManagedLoginVersion 1: the classic hosted UI (2 is "managed login")
 DEPRECATED_RUNTIMES = ("python3.9", "python3.10", "python3.11")
 
@@ -124,7 +125,9 @@ class AppClientParams(_Model):
 
 
 class TokenFunctionParams(_Model):
-    name: str = "generateToken"
+    # Lambda names are unique per account and region: the default is the stack's own,
+    # <stack>-generateToken. The console runbook's name, generateToken, can be set here.
+    name: str = ""  # "" until Params fills in the stack's default
     runtime: str = "python3.13"
     timeout: int = Field(10, ge=3, le=900)
     memory_mb: int = Field(256, ge=128, le=10240)
@@ -132,7 +135,7 @@ class TokenFunctionParams(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not LAMBDA_NAME_RE.match(v):
+        if v and not LAMBDA_NAME_RE.match(v):
             raise ValueError("must be 1-64 letters, digits, hyphens or underscores")
         return v
 
@@ -192,7 +195,7 @@ class Params(_Model):
     stack: str  # required: it tags everything the runbook creates, so there is no safe default
     user_pool: UserPoolParams = UserPoolParams()
     app_client: AppClientParams = AppClientParams()
-    token_function: TokenFunctionParams = TokenFunctionParams()
+    token_function: TokenFunctionParams = TokenFunctionParams()  # name: <stack>-generateToken unless set
     token_api: TokenApiParams = TokenApiParams()
     users: list[UserParams] = Field(default_factory=list)
     groups: list[GroupParams] = Field(default_factory=list)
@@ -216,6 +219,14 @@ class Params(_Model):
         if not STACK_RE.match(v):
             raise ValueError("must start with a letter and hold at most 40 letters, digits or hyphens")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_function_name(cls, data: Any) -> Any:
+        function = data.get("token_function", {}) if isinstance(data, dict) else None
+        if isinstance(function, dict) and not function.get("name") and isinstance(data.get("stack"), str):
+            data = {**data, "token_function": {**function, "name": f"{data['stack']}-{CONSOLE_FUNCTION_NAME}"}}
+        return data
 
     @property
     def domain_prefix(self) -> str:

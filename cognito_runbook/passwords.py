@@ -82,6 +82,10 @@ class PasswordStore:
             self._stored = {s["Name"] for s in stack_secrets(self.ctx)}
         return secret_name(self.ctx.stack, user) in self._stored
 
+    def has_secret(self, user: str) -> bool:
+        """Whether this stack keeps a generated password for ``user`` (one listing for all)."""
+        return self._secret_exists(user)
+
     def generated_users(self) -> list[str]:
         """Users whose generated password this stack keeps (including users added
         through the forms, who are not in the params file)."""

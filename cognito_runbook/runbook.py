@@ -26,7 +26,7 @@ from .constants import locks_dir
 from .errors import StageError, UsageError, at_aws_boundary, aws_errors
 from .params import Params, load_params
 from .stages import groups, memberships, token_api, token_function, user_pool, users
-from .stages.common import ACTIONS, Change, Context
+from .stages.common import ACTIONS, Change, Context, NameClaim
 
 LOCK_TIMEOUT = 600  # seconds to wait for another run's stage on this machine
 TEARDOWN_NOTEBOOK = 99
@@ -40,6 +40,7 @@ class Stage:
     delete: Callable[[Context], None] | None = None  # teardown runs these in reverse table order
     needs: tuple[str, ...] = ()  # resources (``Found`` attributes) that must exist first
     provides: tuple[str, ...] = ()  # resources it creates or changes (forgotten after it runs)
+    names: Callable[[Context], list[NameClaim]] | None = None  # account-wide names it needs
 
 
 STAGES: dict[str, Stage] = {
@@ -51,6 +52,7 @@ STAGES: dict[str, Stage] = {
             lambda ctx, found: user_pool.ensure_user_pool(ctx, found.pool, found.client),
             user_pool.delete_user_pool,
             provides=("pool", "client"),
+            names=user_pool.name_claims,
         ),
         Stage(
             "users",
@@ -58,6 +60,7 @@ STAGES: dict[str, Stage] = {
             lambda ctx, found: users.ensure_users(ctx, found.pool),
             users.delete_user_secrets,
             needs=("pool",),
+            names=users.name_claims,
         ),
         Stage("groups", 3, lambda ctx, found: groups.ensure_groups(ctx, found.pool), needs=("pool",)),
         Stage("memberships", 4, lambda ctx, found: memberships.ensure_memberships(ctx, found.pool), needs=("pool",)),
@@ -70,6 +73,7 @@ STAGES: dict[str, Stage] = {
             token_function.delete_token_function,
             needs=("pool", "client"),
             provides=("function", "role", "role_policy"),
+            names=token_function.name_claims,
         ),
         Stage(
             "token_api",
@@ -228,6 +232,10 @@ def _held(lock: FileLock, stack: str):
         lock.release()
 
 
+def _holder(holder: str) -> str:
+    return holder if " " in holder else f"stack {holder}"
+
+
 class Runbook:
     """One stack: runs its stages, tears it down, and answers what it holds.
 
@@ -283,7 +291,25 @@ class Runbook:
         return result
 
     def provision(self, stages=tuple(STAGES)) -> list[StageResult]:
+        self.check_names()
         return [self.run_stage(s) for s in stages]
+
+    @at_aws_boundary
+    def name_claims(self) -> list[NameClaim]:
+        """Every account-wide name the stack needs, and who holds it now."""
+        return [claim for stage in STAGES.values() if stage.names for claim in stage.names(self.ctx)]
+
+    def check_names(self) -> list[NameClaim]:
+        """Refuse, before the first write, names another stack (or someone) already holds."""
+        claims = self.name_claims()
+        taken = [c for c in claims if c.taken(self.params.stack)]
+        if taken:
+            lines = "\n".join(
+                f"  - {c.resource} '{c.name}' belongs to {_holder(c.holder)}; change {c.param} in the params"
+                for c in taken
+            )
+            raise StageError(f"{len(taken)} name(s) the stack needs are taken (nothing was changed):\n{lines}")
+        return claims
 
     def teardown(self, confirm_stack: str = "") -> StageResult:
         """Delete what the stack created, in reverse stage order. Safe to run twice.

@@ -64,9 +64,9 @@ def read(run_dir: Path) -> dict:
 
 
 def drifted(data: dict) -> bool:
-    """True when a plan found anything to create, update or delete."""
+    """True when a plan found anything to create, update or delete, or something missing."""
     return any(
-        s["counts"]["create"] + s["counts"]["update"] + s["counts"]["delete"]
+        s["counts"]["create"] + s["counts"]["update"] + s["counts"]["delete"] + s["counts"].get("missing", 0)
         for s in data.get("stages", [])
         if s.get("plan")
     )
@@ -88,6 +88,7 @@ def text(data: dict) -> str:
             c = s["counts"]
             verb = "would " if s.get("plan") else ""
             kept = f"; kept {c['kept']} setting(s) it does not manage" if c.get("kept") else ""
+            kept += f"; MISSING {c['missing']} (see the stage's table)" if c.get("missing") else ""
             lines.append(
                 f"  {s['stage']:<16} {verb}create {c['create']}, {verb}update {c['update']}, {verb}delete {c['delete']}, "
                 f"unchanged {c['unchanged']}  ({s.get('aws_writes', 0)} AWS writes){kept}"

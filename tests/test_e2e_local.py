@@ -263,3 +263,49 @@ def test_plan_for_new_users_needs_no_password(make_stack, monkeypatch):
     results = plan.provision()
     assert ("create", "user", "newbie") in [(c.action, c.resource, c.name) for r in results for c in r.changes]
     assert sum(plan.backend.log.writes.values()) == 0
+
+
+def test_a_second_stack_cannot_take_names_the_first_holds(provisioned, make_stack):
+    from cognito_runbook.errors import StageError
+
+    rb, _ = provisioned
+    taken = {"name": rb.params.token_function.name}
+    second = make_stack(stack="second-stack", token_function=taken)  # make_stack's own prefix, same function name
+    second.params = second.params.model_copy(update={"user_pool": rb.params.user_pool})  # and the same domain prefix
+    with pytest.raises(StageError) as err:
+        second.provision()
+    message = str(err.value)
+    assert (
+        f"Lambda function '{taken['name']}' belongs to stack {rb.params.stack}; change token_function.name" in message
+    )
+    assert f"hosted-UI domain prefix '{rb.params.domain_prefix}' belongs to stack {rb.params.stack}" in message
+    assert sum(second.backend.log.writes.values()) == 0
+    claims = {c.resource: c.holder for c in rb.name_claims()}
+    assert claims["Lambda function"] == claims["hosted-UI domain prefix"] == rb.params.stack
+
+
+def test_a_lost_or_changed_password_fails_the_token_check_with_the_fix(provisioned, make_stack, tmp_path):
+    from cognito_runbook.errors import StageError
+    from cognito_runbook.notebook import NotebookRunbook
+
+    rb, out = provisioned
+    first, second = rb.params.users[0].name, rb.params.users[1].name
+    cognito, secrets = rb.backend.client("cognito-idp"), rb.backend.client("secretsmanager")
+    cognito.admin_set_user_password(
+        UserPoolId=out.pool_id, Username=first, Password="Changed-by-hand-1", Permanent=True
+    )
+    secrets.delete_secret(SecretId=f"cognito-runbook/{rb.params.stack}/{second}", ForceDeleteWithoutRecovery=True)
+
+    plan = make_stack(plan=True)
+    missing = [c for c in plan.run_stage("users").changes if c.action == "missing"]
+    assert [c.name for c in missing] == [f"cognito-runbook/{rb.params.stack}/{second}"]
+    assert "Delete the user in the pool" in missing[0].detail
+
+    again = make_stack()
+    again.run_dir = tmp_path / "run"
+    facade = NotebookRunbook(again, tmp_path / "params" / "p.yaml")
+    with pytest.raises(StageError) as err:
+        facade.require_tokens(facade.tokens_via_api())
+    message = str(err.value)
+    assert f"{first}: failed: GET /token answered 401" in message and "changed outside the runbook" in message
+    assert f"{second}: skipped" in message and "is missing" in message

@@ -77,7 +77,10 @@ def test_defaults_follow_the_console_runbook():
     assert p.app_client.callback_urls == ["http://localhost"]
     assert p.app_client.oauth_flows == ["implicit"]
     assert p.app_client.oauth_scopes == ["phone", "openid", "email"]
-    assert (p.token_function.name, p.token_function.runtime) == ("generateToken", "python3.13")
+    assert (p.token_function.name, p.token_function.runtime) == ("db2-stack-generateToken", "python3.13")
+    assert (
+        parse_params({"stack": "s", "token_function": {"name": "generateToken"}}).token_function.name == "generateToken"
+    )
     assert p.token_api.name == "getToken"
     assert p.user_pool.case_sensitive_usernames is False
 

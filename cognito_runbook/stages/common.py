@@ -10,8 +10,10 @@ from ..aws import stack_tags
 from ..backend import Backend
 from ..params import Params
 
-# The kinds of Change; "kept": a setting the runbook does not manage, found set and left as it is.
-ACTIONS = ("create", "update", "delete", "unchanged", "kept")
+# The kinds of Change. "kept": a setting the runbook does not manage, found set and left as
+# it is. "missing": something the stack needs that the runbook cannot put back by itself
+# (a lost generated password): drift, with the fix in the detail.
+ACTIONS = ("create", "update", "delete", "unchanged", "kept", "missing")
 
 
 @dataclass
@@ -29,6 +31,23 @@ class Change:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
+
+
+@dataclass
+class NameClaim:
+    """An account-wide name the stack needs, and who holds it now."""
+
+    resource: str  # e.g. "Lambda function"
+    name: str
+    holder: str | None  # None: free; a stack name; or FOREIGN / UNTAGGED
+    param: str  # the params field that changes the name
+
+    def taken(self, stack: str) -> bool:
+        return self.holder is not None and self.holder != stack
+
+
+FOREIGN = "another AWS account"
+UNTAGGED = "no stack (made by hand or by another tool)"
 
 
 @dataclass
@@ -79,6 +98,11 @@ class Context:
 
     def kept(self, stage: str, resource: str, name: str, detail: str) -> None:
         self.changes.append(Change(stage, "kept", resource, name, detail))
+
+    def missing(self, stage: str, resource: str, name: str, detail: str) -> None:
+        self.changes.append(Change(stage, "missing", resource, name, detail))
+        if self.progress:
+            self.progress(f"MISSING {resource} {name}: {detail}")
 
     def changes_of(self, stage: str) -> list[Change]:
         return [c for c in self.changes if c.stage == stage]

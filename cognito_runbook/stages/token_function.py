@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from ..aws import error_code, get_or_none, owned_by, owner, retry_while, tag_list
 from ..errors import StageError
-from .common import Context
+from .common import UNTAGGED, Context, NameClaim
 
 STAGE = "token_function"
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "generate_token.py"
@@ -33,7 +33,10 @@ TRUST_POLICY = {
 
 
 def role_name(ctx: Context) -> str:
-    return f"{ctx.stack}-{ctx.params.token_function.name}"[:64]
+    """The function's role: the function's name, prefixed with the stack unless it already is
+    (role names are unique per account)."""
+    function = ctx.params.token_function.name
+    return (function if function.startswith(f"{ctx.stack}-") else f"{ctx.stack}-{function}")[:64]
 
 
 def role_policy(ctx: Context, pool_arn: str) -> dict:
@@ -106,6 +109,19 @@ def describe_inline_policy(ctx: Context) -> dict:
     """The role's inline policy as IAM holds it (not as the params say it should be); {} if none."""
     found = get_or_none(ctx.client("iam").get_role_policy, RoleName=role_name(ctx), PolicyName=INLINE_POLICY)
     return policy_document(found["PolicyDocument"]) if found else {}
+
+
+def name_claims(ctx: Context) -> list[NameClaim]:
+    """The function's and its role's names are unique per account (and region)."""
+    claims = []
+    fn = find_function(ctx)
+    holder = (owner(fn.get("Tags")) or UNTAGGED) if fn else None
+    claims.append(NameClaim("Lambda function", ctx.params.token_function.name, holder, "token_function.name"))
+    role = find_role(ctx)
+    tags = ctx.client("iam").list_role_tags(RoleName=role_name(ctx)).get("Tags", []) if role else None
+    holder = (owner(tags) or UNTAGGED) if role else None
+    claims.append(NameClaim("IAM role", role_name(ctx), holder, "token_function.name (the role is named after it)"))
+    return claims
 
 
 # -- ensure --------------------------------------------------------------------------

@@ -17,10 +17,13 @@ import time
 from botocore.exceptions import ClientError
 
 from ..aws import (
+    NOT_FOUND,
     error_code,
     fit_to_shape,
+    get_or_none,
     managed_drift,
     owned_by,
+    owner,
     paginate,
     request_shape,
     unmanaged_settings,
@@ -28,7 +31,7 @@ from ..aws import (
 )
 from ..errors import StageError
 from ..params import CLASSIC_HOSTED_UI, CONSOLE_AUTH_FLOWS
-from .common import Context
+from .common import FOREIGN, UNTAGGED, Context, NameClaim
 
 STAGE = "user_pool"
 EXPLICIT_AUTH_FLOWS = list(CONSOLE_AUTH_FLOWS)  # the default of app_client.auth_flows
@@ -162,6 +165,19 @@ def find_client(ctx: Context, pool_id: str) -> dict | None:
             f"app_client.name: pool {pool_id} has {len(matches)} app clients named '{ctx.params.app_client.name}'; delete the extra ones, then re-run"
         )
     return cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=matches[0]["ClientId"])["UserPoolClient"]
+
+
+def name_claims(ctx: Context) -> list[NameClaim]:
+    """The hosted-UI prefix is unique per region across every AWS account."""
+    cognito, prefix = ctx.client("cognito-idp"), ctx.params.domain_prefix
+    domain = cognito.describe_user_pool_domain(Domain=prefix).get("DomainDescription", {})
+    holder = None
+    if domain.get("UserPoolId") and domain.get("Status") != "DELETING":
+        pool = get_or_none(
+            cognito.describe_user_pool, UserPoolId=domain["UserPoolId"], missing=NOT_FOUND | {"AccessDeniedException"}
+        )
+        holder = FOREIGN if pool is None else (owner(pool["UserPool"].get("UserPoolTags")) or UNTAGGED)
+    return [NameClaim("hosted-UI domain prefix", prefix, holder, "user_pool.domain_prefix")]
 
 
 # -- drift ------------------------------------------------------------------------

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from ..aws import error_code, error_message, owned_by, paginate
+from ..aws import error_code, error_message, owned_by, owner, paginate
 from ..errors import StageError
-from ..passwords import PasswordStore, stack_secrets
-from .common import Context, sign_in_name
+from ..passwords import PasswordStore, secret_name, stack_secrets
+from .common import UNTAGGED, Context, NameClaim, sign_in_name
 
 STAGE = "users"
+LOST_PASSWORD_FIX = (
+    "Delete the user in the pool (the next run recreates it with a new generated password), or set a new "
+    "password with `aws cognito-idp admin-set-user-password --permanent` and store it in the user's secret"
+)
 
 
 def pool_users(ctx: Context, pool_id: str) -> dict[str, dict]:
@@ -67,6 +71,13 @@ def ensure_users(ctx: Context, pool: dict | None) -> None:
             )
         else:
             ctx.unchanged(STAGE, "user", user.name, "CONFIRMED")
+        if have is not None and user.password == "generate" and not store.has_secret(user.name):
+            ctx.missing(
+                STAGE,
+                "secret",
+                secret_name(ctx.stack, user.name),
+                f"{user.name}'s generated password is lost: nothing can get tokens for the user. {LOST_PASSWORD_FIX}",
+            )
     if pool and not ctx.plan and any(c.is_change for c in ctx.changes_of(STAGE)):
         _check_confirmed(ctx, pool["Id"])
 
@@ -130,6 +141,15 @@ def _check_confirmed(ctx: Context, pool_id: str) -> None:
         raise StageError(
             f"users: {', '.join(stuck)} not CONFIRMED after setting a permanent password; re-run this stage"
         )
+
+
+def name_claims(ctx: Context) -> list[NameClaim]:
+    """Generated passwords are kept as secrets named after the stack."""
+    prefix = secret_name(ctx.stack, "")
+    foreign = [s for s in stack_secrets(ctx) if not owned_by(s.get("Tags"), ctx.stack)]
+    if not foreign:
+        return [NameClaim("secrets", f"{prefix}*", None, "stack")]
+    return [NameClaim("secret", s["Name"], owner(s.get("Tags")) or UNTAGGED, "stack") for s in foreign]
 
 
 def delete_user_secrets(ctx: Context) -> None:
