@@ -124,3 +124,17 @@ def test_a_well_formed_region_that_does_not_exist_is_refused(region):
 def test_the_default_domain_prefix_is_checked_too():
     with pytest.raises(ParamsError, match=r"user_pool.domain_prefix: the default \(the stack name, 'my-aws-stack'\)"):
         parse_params({"stack": "my-aws-stack"})
+
+
+def test_notebook_01_and_the_readme_agree_on_the_oauth_grants():
+    import json
+
+    default = parse_params({"stack": "s"}).app_client.oauth_flows
+    assert default == ["implicit"]  # the console runbook's choice
+    readme = (ROOT / "README.md").read_text()
+    assert "| `app_client.oauth_flows`, `oauth_scopes` | `[implicit]`" in readme
+    notebook = json.loads((ROOT / "notebooks" / "01_user_pool.ipynb").read_text())
+    prose = " ".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown").replace("\n", " ")
+    assert "only the **implicit grant**" in prose and "code grant with PKCE" in prose
+    assert "`params/local.yaml` enables both" in prose
+    assert load_params(ROOT / "params" / "local.yaml").app_client.oauth_flows == ["implicit", "code"]
