@@ -74,6 +74,10 @@ def lab(local_aws, tmp_path_factory):
     settings = root / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    # Render every cell: with windowing, cells scrolled out of view have no prompt to read.
+    notebook_settings = root / "settings" / "@jupyterlab" / "notebook-extension"
+    notebook_settings.mkdir(parents=True)
+    (notebook_settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     port, token = free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
@@ -199,7 +203,8 @@ def wait_idle(page, timeout: float = 120, every_cell: bool = False) -> None:
     time.sleep(0.5)
     while time.monotonic() < deadline:
         prompts = [p.strip() for p in current(page).locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()]
-        busy = any("*" in p for p in prompts) or (every_cell and any(p in ("[ ]:", "") for p in prompts))
+        # Cells run in order: the last one numbered means every one ran.
+        busy = any("*" in p for p in prompts) or (every_cell and prompts[-1] in ("[ ]:", ""))
         if prompts and not busy:
             return
         time.sleep(0.3)
