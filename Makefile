@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PARAMS ?= params/local.yaml
 
-.PHONY: run test lint docs bench clean setup
+.PHONY: run test lint docs contracts bench clean setup
 
 $(BIN)/cognito-runbook: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: setup lint
 
 docs: setup
 	$(BIN)/cognito-runbook docs
+
+# Accept a deliberate change to what the runbook sends to AWS (review the diff first).
+contracts: setup
+	$(BIN)/pytest tests/test_contract.py --update-contracts -q
 
 AWSCLI := .venv-awscli/bin/aws
 $(AWSCLI):

@@ -13,10 +13,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 STACK_TAG = "cognito-runbook:stack"
+# Operations that only read (everything else writes: the plan guard refuses those).
+READ_PREFIXES = ("Describe", "Get", "List", "AdminGet", "AdminList", "Head")
 
 # The "does not exist" codes of the services we use (Cognito, Lambda, API Gateway,
 # Secrets Manager: ResourceNotFoundException; IAM: NoSuchEntity; API Gateway: NotFoundException).
 NOT_FOUND = frozenset({"ResourceNotFoundException", "NoSuchEntity", "NotFoundException"})
+
+
+def is_write(operation: str) -> bool:
+    return not operation.startswith(READ_PREFIXES)
 
 
 def error_code(err: ClientError) -> str:

@@ -8,6 +8,7 @@ no write call" is enforced, not just hoped for.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -16,11 +17,10 @@ import botocore.loaders
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from .aws import error_code, error_message
-from .constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, USER_AGENT
+from .aws import error_code, error_message, is_write
+from .constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, RECORD_REQUESTS_ENV, USER_AGENT
 from .errors import BackendError, PlanModeWrite
 
-READ_PREFIXES = ("Describe", "Get", "List", "AdminGet", "AdminList", "Head")
 # Cognito's admin APIs have low per-account request-rate quotas (tens per second):
 # adaptive mode adds client-side rate limiting on top of the standard retries.
 ADAPTIVE_SERVICES = {"cognito-idp"}
@@ -38,10 +38,6 @@ def warm_up() -> None:
         _LOADER.load_service_model(service, "service-2")
     _LOADER.load_data("endpoints")
     _LOADER.load_data("partitions")
-
-
-def is_write(operation: str) -> bool:
-    return not operation.startswith(READ_PREFIXES)
 
 
 @dataclass
@@ -93,6 +89,10 @@ class Backend:
             ) from None
         self.session._session.register_component("data_loader", _LOADER)
         self.session.events.register("before-call.*.*", self.log._before_call)
+        if os.environ.get(RECORD_REQUESTS_ENV):
+            from .contract import RequestRecorder
+
+            RequestRecorder(os.environ[RECORD_REQUESTS_ENV]).install(self.session)
         self._clients: dict[str, object] = {}
         self._account_id: str | None = LOCAL_ACCOUNT_ID if kind == "local" else None
 

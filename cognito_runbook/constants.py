@@ -34,6 +34,10 @@ def locks_dir() -> Path:
     return folder
 
 
+# A file to which every Backend appends the requests it sends, secrets replaced (the
+# request contract in tests/contracts is recorded this way).
+RECORD_REQUESTS_ENV = "COGNITO_RUNBOOK_RECORD_REQUESTS"
+
 RUN_DIR_ENV = "COGNITO_RUNBOOK_RUN_DIR"  # default run folder where no run_dir parameter is given (nbval, JupyterLab)
 
 

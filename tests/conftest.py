@@ -65,6 +65,12 @@ def provisioned(make_stack):
     make_stack().teardown()
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-contracts", action="store_true", help="rewrite tests/contracts/ from what the runbook sends now"
+    )
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Expose each phase's report on the test item (the browser test screenshots failures)."""

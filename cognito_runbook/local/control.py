@@ -125,7 +125,7 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def private():
+def private(delay: float | None = None):
     """A fresh local AWS in a temporary home, stopped and removed afterwards.
 
     Sets the home folder variable for this process and its children (notebook
@@ -135,7 +135,7 @@ def private():
     with tempfile.TemporaryDirectory(prefix="cognito-runbook-home-") as tmp:
         os.environ[HOME_ENV] = tmp
         try:
-            yield ensure_running()
+            yield ensure_running(delay)
         finally:
             stop()
             if old is None:

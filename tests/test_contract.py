@@ -1,0 +1,200 @@
+"""The request contract: what the runbook sends to AWS, scenario by scenario.
+
+Runs the notebooks headlessly, as a scheduler would, against a private local AWS with
+every request recorded (secrets replaced at the source), normalizes the identifiers AWS
+made up, and compares with the reviewed files in ``tests/contracts/``. A change to what a
+stage sends shows up here as a readable diff. To accept a deliberate change:
+
+    make contracts        (= pytest tests/test_contract.py --update-contracts)
+
+The local AWS runs with no eventual-consistency delay here: waits and retries would make
+the number of polling requests depend on timing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+
+import boto3
+import pytest
+import yaml
+from conftest import ROOT
+
+from cognito_runbook import contract, runner
+from cognito_runbook.aws import is_write
+from cognito_runbook.constants import RECORD_REQUESTS_ENV
+from cognito_runbook.local import control
+
+pytestmark = pytest.mark.e2e
+CONTRACTS = ROOT / "tests" / "contracts"
+SCENARIOS = ("fresh", "noop", "drift", "teardown")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """The four scenarios, recorded: {name: normalized requests}."""
+    root = tmp_path_factory.mktemp("contract")
+    raw = yaml.safe_load((ROOT / "params" / "local.yaml").read_text())
+    raw.update(stack="contract")
+    raw["user_pool"]["domain_prefix"] = "contract-demo"
+    params = root / "contract.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    results = {}
+    with control.private(delay=0) as endpoint:
+        for scenario in SCENARIOS:
+            if scenario == "drift":
+                _drift_everything(endpoint)
+            log = root / f"{scenario}.jsonl"
+            os.environ[RECORD_REQUESTS_ENV] = str(log)
+            try:
+                run = runner.run(
+                    params,
+                    root / scenario,
+                    teardown=scenario == "teardown",
+                    progress=lambda _: None,
+                    confirm_stack="contract",
+                )
+            finally:
+                os.environ.pop(RECORD_REQUESTS_ENV)
+            assert run.exit_code == 0, run.summary.get("error")
+            results[scenario] = contract.normalize(contract.read_log(log), endpoint)
+    return results
+
+
+def _drift_everything(endpoint: str) -> None:
+    """Someone changes every managed setting by hand (plain boto3 clients: not recorded), so
+    the drift scenario exercises every update the runbook can send."""
+    import io
+    import json
+    import zipfile
+
+    from cognito_runbook.aws import update_request
+
+    def client(service):
+        return boto3.client(
+            service,
+            region_name="us-east-1",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    cognito, lam, iam, api2 = client("cognito-idp"), client("lambda"), client("iam"), client("apigatewayv2")
+    pool_id = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "DB2UserPool")
+    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    pool["Policies"]["PasswordPolicy"]["MinimumLength"] = 15
+    request = update_request(cognito, "UpdateUserPool", pool, {}, UserPoolId=pool_id)
+    request["AdminCreateUserConfig"].pop("UnusedAccountValidityDays", None)
+    cognito.update_user_pool(**request)
+    client_id = cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"][0]["ClientId"]
+    described = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    cognito.update_user_pool_client(
+        **update_request(
+            cognito,
+            "UpdateUserPoolClient",
+            described,
+            {"CallbackURLs": ["https://example.com/cb"]},
+            UserPoolId=pool_id,
+            ClientId=client_id,
+        )
+    )
+    cognito.update_user_pool_domain(Domain="contract-demo", UserPoolId=pool_id, ManagedLoginVersion=2)
+    cognito.update_group(UserPoolId=pool_id, GroupName="DB2ADMIN", Description="edited by hand")
+    cognito.admin_update_user_attributes(
+        UserPoolId=pool_id, Username="db2dba", UserAttributes=[{"Name": "email", "Value": "other@example.com"}]
+    )
+    cognito.admin_remove_user_from_group(UserPoolId=pool_id, Username="appuser", GroupName="DB2USERS")
+
+    function = "contract-generateToken"
+    lam.update_function_configuration(FunctionName=function, Timeout=30)
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as bundle:
+        bundle.writestr("generate_token.py", "def lambda_handler(event, context):\n    return {}\n")
+    lam.update_function_code(FunctionName=function, ZipFile=other.getvalue())
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "edgelambda.amazonaws.com"}}
+        ],
+    }
+    iam.update_assume_role_policy(RoleName=function, PolicyDocument=json.dumps(trust))
+
+    api_id = next(a["ApiId"] for a in api2.get_apis()["Items"] if a["Name"] == "getToken")
+    # (moto answers UpdateStage on "$default" with a 500, so stage drift is not part of this scenario)
+    integration = api2.get_integrations(ApiId=api_id)["Items"][0]["IntegrationId"]
+    api2.update_integration(ApiId=api_id, IntegrationId=integration, TimeoutInMillis=5000)
+    route = api2.get_routes(ApiId=api_id)["Items"][0]["RouteId"]
+    api2.update_route(ApiId=api_id, RouteId=route, AuthorizationType="AWS_IAM")
+    statement = json.loads(lam.get_policy(FunctionName=function)["Policy"])["Statement"][0]
+    lam.remove_permission(FunctionName=function, StatementId=statement["Sid"])
+    lam.add_permission(
+        FunctionName=function,
+        StatementId=statement["Sid"],
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn="arn:aws:execute-api:us-east-1:123456789012:other/*",
+    )
+
+
+def _as_yaml(requests: list[dict]) -> str:
+    return yaml.safe_dump(requests, sort_keys=False, width=120, allow_unicode=True)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_requests_match_the_reviewed_contract(recorded, scenario, request):
+    path = CONTRACTS / f"{scenario}.yaml"
+    current = _as_yaml(recorded[scenario])
+    if request.config.getoption("--update-contracts"):
+        CONTRACTS.mkdir(exist_ok=True)
+        path.write_text(current)
+    reviewed = path.read_text() if path.exists() else ""
+    diff = "".join(
+        difflib.unified_diff(
+            reviewed.splitlines(True),
+            current.splitlines(True),
+            f"tests/contracts/{scenario}.yaml (reviewed)",
+            "what the runbook sends now",
+        )
+    )
+    assert not diff, f"the runbook's requests changed; review, then `make contracts`:\n{diff}"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_recorded_request_is_valid_for_botocore(recorded, scenario):
+    assert contract.validation_errors(recorded[scenario], boto3.session.Session()._session) == []
+
+
+def test_the_scenarios_say_what_they_should(recorded):
+    writes = {s: [r["call"] for r in recorded[s] if is_write(r["call"].split(".")[1])] for s in SCENARIOS}
+    assert "cognito-idp.CreateUserPool" in writes["fresh"] and "lambda.CreateFunction" in writes["fresh"]
+    assert writes["noop"] == []
+    assert set(writes["drift"]) >= {
+        "cognito-idp.UpdateUserPool",
+        "cognito-idp.UpdateUserPoolClient",
+        "cognito-idp.UpdateUserPoolDomain",
+        "cognito-idp.UpdateGroup",
+        "cognito-idp.AdminUpdateUserAttributes",
+        "cognito-idp.AdminAddUserToGroup",
+        "lambda.UpdateFunctionConfiguration",
+        "lambda.UpdateFunctionCode",
+        "iam.UpdateAssumeRolePolicy",
+        "apigatewayv2.UpdateIntegration",
+        "apigatewayv2.UpdateRoute",
+        "lambda.RemovePermission",
+        "lambda.AddPermission",
+    }
+    drift_update = next(r for r in recorded["drift"] if r["call"] == "cognito-idp.UpdateUserPool")
+    assert drift_update["params"]["Policies"]["PasswordPolicy"]["MinimumLength"] == 8
+    assert "cognito-idp.DeleteUserPool" in writes["teardown"]
+    text = "".join(_as_yaml(recorded[s]) for s in SCENARIOS)
+    assert "<secret>" in text and "123456789012" not in text and "127.0.0.1" not in text
+
+
+def test_a_changed_request_shows_as_a_readable_diff(recorded):
+    reviewed = _as_yaml(recorded["fresh"])
+    changed = [dict(r) for r in recorded["fresh"]]
+    index = next(i for i, r in enumerate(changed) if r["call"] == "lambda.CreateFunction")
+    changed[index] = {**changed[index], "params": {**changed[index]["params"], "Timeout": 99}}
+    diff = "".join(difflib.unified_diff(reviewed.splitlines(True), _as_yaml(changed).splitlines(True)))
+    assert "-    Timeout: 10\n+    Timeout: 99\n" in diff
