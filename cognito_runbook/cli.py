@@ -88,6 +88,32 @@ def _cmd_outputs(args) -> int:
     return EXIT_OK
 
 
+def _cmd_iam_policy(args) -> int:
+    """The least-privilege policy for running every notebook of the stack, derived from the contract."""
+    import json
+
+    from . import iam_policy
+    from .constants import LOCAL_ACCOUNT_ID
+    from .params import load_params
+
+    params = load_params(args.params)
+    account = args.account
+    if not account and params.backend == "local":
+        account = LOCAL_ACCOUNT_ID
+    if not account:
+        from .backend import connect
+
+        try:
+            account = connect(params, start_local=False).account_id
+        except RunbookError as err:
+            raise RunbookError(f"{err}\n(or pass the account with --account 123456789012)") from None
+    document = iam_policy.policy(params, account)
+    for action, why in iam_policy.explain(document):
+        print(f'# Resource "*" for {action}: {why}', file=sys.stderr)
+    print(json.dumps(document, indent=2))
+    return EXIT_OK
+
+
 def _cmd_docs(args) -> int:
     from .docs import build_docs
 
@@ -140,6 +166,13 @@ def parser() -> argparse.ArgumentParser:
     out = sub.add_parser("outputs", help="print the stack outputs as JSON")
     out.add_argument("params")
     out.set_defaults(func=_cmd_outputs)
+
+    pol = sub.add_parser("iam-policy", help="print the operator's least-privilege IAM policy for this stack")
+    pol.add_argument("params")
+    pol.add_argument(
+        "--account", default="", help="AWS account ID (default: asked of STS with the params' credentials)"
+    )
+    pol.set_defaults(func=_cmd_iam_policy)
 
     docs = sub.add_parser(
         "docs", help="re-execute the notebooks in place against a fresh local AWS (committed outputs)"

@@ -126,6 +126,26 @@ class NotebookRunbook:
         ]
         return Table(["resource", "name", "held by"], rows, "Names the stack needs (unique per account or region)")
 
+    def iam_policy(self):
+        """The least-privilege policy a person needs to run every notebook of this stack on
+        AWS (derived from the request contract), and how to create it."""
+        import json
+
+        from IPython.display import Markdown
+
+        from . import iam_policy
+
+        document = iam_policy.policy(self.params, self.runbook.backend.account_id)
+        reasons = "\n".join(f"- `{action}`: {why}" for action, why in iam_policy.explain(document))
+        name = f"cognito-runbook-{self.params.stack}-operator"
+        return Markdown(
+            f"```json\n{json.dumps(document, indent=2)}\n```\n\n"
+            f'`Resource: "*"` only where AWS offers nothing narrower:\n\n{reasons}\n\n'
+            "Create it and attach it to the person or role that runs the runbook:\n\n"
+            f"```bash\ncognito-runbook iam-policy {self.params_path.parent.name}/{self.params_path.name} > {name}.json\n"
+            f"aws iam create-policy --policy-name {name} --policy-document file://{name}.json\n```"
+        )
+
     # -- stages ------------------------------------------------------------------
 
     def stage(self, name: str) -> Table:

@@ -14,9 +14,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cognito_runbook"
 LAYERS = [
     ("entry points", {"cli", "docs"}),
     ("presentation", {"notebook", "runner", "widgets"}),
-    ("pipeline", {"runbook", "preflight", "summary", "kernels"}),
+    ("pipeline", {"runbook", "preflight", "summary", "kernels", "iam_policy"}),
     ("stages", {"stages"}),
-    ("services", {"passwords", "aws", "backend", "params", "tokens", "oauth", "db2", "display"}),
+    ("services", {"passwords", "aws", "backend", "params", "tokens", "oauth", "db2", "display", "contract"}),
     ("local AWS", {"local"}),  # a separate program: only the foundation below it
     ("foundation", {"constants", "errors"}),
 ]

@@ -21,13 +21,14 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from cognito_runbook import contract, runner
+from cognito_runbook import contract, iam_policy, runner
 from cognito_runbook.aws import is_write
 from cognito_runbook.constants import RECORD_REQUESTS_ENV
 from cognito_runbook.local import control
 
 pytestmark = pytest.mark.e2e
 CONTRACTS = ROOT / "tests" / "contracts"
+OPERATIONS = ROOT / "cognito_runbook" / iam_policy.OPERATIONS_FILE
 SCENARIOS = ("fresh", "noop", "drift", "teardown")
 
 
@@ -135,6 +136,19 @@ def _drift_everything(endpoint: str) -> None:
         Principal="apigateway.amazonaws.com",
         SourceArn="arn:aws:execute-api:us-east-1:123456789012:other/*",
     )
+
+
+def _write_operations(recorded) -> None:
+    calls = contract.operations([r for s in SCENARIOS for r in recorded[s]])
+    header = "# Every AWS operation in tests/contracts/ (written by `make contracts`): the IAM policy's actions.\n"
+    OPERATIONS.write_text(header + "\n".join(calls) + "\n")
+
+
+def test_the_packaged_operations_are_the_contracts(recorded, request):
+    if request.config.getoption("--update-contracts"):
+        _write_operations(recorded)
+    calls = contract.operations([r for s in SCENARIOS for r in recorded[s]])
+    assert iam_policy.recorded_operations() == calls, "run `make contracts` after reviewing the contract diff"
 
 
 def _as_yaml(requests: list[dict]) -> str:

@@ -140,7 +140,12 @@ def find_pool(ctx: Context) -> dict | None:
     for summary in paginate(cognito, "list_user_pools", "UserPools", PaginationConfig={"PageSize": 60}):
         if summary["Name"] != ctx.params.user_pool.name:
             continue
-        pool = cognito.describe_user_pool(UserPoolId=summary["Id"])["UserPool"]
+        # With the operator policy (iam-policy), pools of other stacks cannot be described:
+        # a pool we may not read is not ours.
+        described = get_or_none(
+            cognito.describe_user_pool, UserPoolId=summary["Id"], missing=NOT_FOUND | {"AccessDeniedException"}
+        )
+        pool = described["UserPool"] if described else {}
         if owned_by(pool.get("UserPoolTags"), ctx.stack):
             ours.append(pool)
     if len(ours) > 1:

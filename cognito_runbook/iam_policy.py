@@ -1,0 +1,142 @@
+"""The operator's IAM policy: least privilege for running every notebook of one stack.
+
+The actions come from the request contract (``operations.txt``, written with
+``tests/contracts/`` by ``make contracts``), never from a hand-kept list: each recorded
+operation becomes its IAM action, and the resources are scoped to the stack's ARNs
+wherever the service allows it. ``Resource: "*"`` is used only where AWS has nothing
+narrower, and each such statement says why in ``WHY_STAR``.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import botocore.session
+
+from .aws import STACK_TAG
+from .params import Params
+from .passwords import secret_name
+from .stages.token_function import role_name
+
+OPERATIONS_FILE = "operations.txt"
+# Operations that need no permission at all.
+NO_PERMISSION = {"sts.GetCallerIdentity"}
+# Operations whose IAM action has no resource-level permission, or whose resource does not
+# exist yet: Resource "*" (the reason is printed with the policy).
+WHY_STAR = {
+    "cognito-idp:ListUserPools": "lists every pool of the account; no resource-level permission exists",
+    "cognito-idp:DescribeUserPoolDomain": "looks a prefix up across all pools (names are global); no resource-level permission",
+    "cognito-idp:CreateUserPool": "the pool does not exist yet; allowed only when the request tags it with this stack",
+    "secretsmanager:ListSecrets": "lists every secret of the account; no resource-level permission exists",
+}
+
+
+def recorded_operations() -> list[str]:
+    text = resources.files("cognito_runbook").joinpath(OPERATIONS_FILE).read_text()
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def iam_action(call: str, model_session=None) -> str:
+    """The IAM action a recorded ``service.Operation`` needs."""
+    service, operation = call.split(".", 1)
+    if service == "apigatewayv2":  # API Gateway authorizes by HTTP method on a path
+        model = (model_session or botocore.session.get_session()).get_service_model(service)
+        return f"apigateway:{model.operation_model(operation).http['method']}"
+    return f"{service}:{operation}"
+
+
+def _api_resource(region: str, call: str, model_session) -> str:
+    model = model_session.get_service_model("apigatewayv2")
+    path = model.operation_model(call.split(".", 1)[1]).http["requestUri"].split("?")[0]
+    path = path.removeprefix("/v2")
+    parts = ["*" if p.startswith("{") else p for p in path.split("/")]
+    return f"arn:aws:apigateway:{region}::" + "/".join(parts)
+
+
+def policy(params: Params, account: str, operations: list[str] | None = None) -> dict:
+    """The policy document for ``params``'s stack in ``account``."""
+    session = botocore.session.get_session()
+    region, stack = params.region, params.stack
+    calls = [c for c in (operations or recorded_operations()) if c not in NO_PERMISSION]
+    pool_arn = f"arn:aws:cognito-idp:{region}:{account}:userpool/*"
+    function_arn = f"arn:aws:lambda:{region}:{account}:function:{params.token_function.name}"
+    role_arn = f"arn:aws:iam::{account}:role/{_role(params)}"
+    secrets_arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name(stack, '')}*"
+    groups: dict[tuple, set[str]] = {}
+
+    def allow(sid: str, action: str, resource: str, condition: dict | None = None) -> None:
+        key = (sid, resource, repr(condition))
+        groups.setdefault(key, set()).add(action)
+        conditions[key] = condition
+
+    conditions: dict[tuple, dict | None] = {}
+    tag_condition = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}}
+    for call in calls:
+        service = call.split(".", 1)[0]
+        action = iam_action(call, session)
+        if action in WHY_STAR:
+            request_tag = {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack}}
+            allow("NoResourceLevelPermission", action, "*", request_tag if action.endswith("CreateUserPool") else None)
+        elif service == "cognito-idp":
+            allow("CognitoPoolsOfThisStack", action, pool_arn, tag_condition)
+        elif service == "lambda":
+            allow("TheTokenFunction", action, function_arn)
+        elif service == "iam":
+            allow("TheFunctionsRole", action, role_arn)
+        elif service == "secretsmanager":
+            allow("GeneratedPasswordsOfThisStack", action, secrets_arn)
+        elif service == "apigatewayv2":
+            allow("TheTokenApi", action, _api_resource(region, call, session))
+        else:
+            raise ValueError(f"{call}: no IAM scoping rule for service {service}")
+    if {"lambda.CreateFunction", "lambda.UpdateFunctionConfiguration"} & set(calls):
+        # Creating or configuring the function hands it the role: PassRole, to Lambda only.
+        allow(
+            "PassTheRoleToLambdaOnly",
+            "iam:PassRole",
+            role_arn,
+            {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+        )
+    statements = []
+    for (sid, resource, _), actions in groups.items():
+        same = [
+            s
+            for s in statements
+            if s["Sid"] == sid
+            and s.get("Condition") == conditions[(sid, resource, _)]
+            and sorted(s["Action"]) == sorted(actions)
+        ]
+        if same:
+            same[0]["Resource"] = sorted({*_as_list(same[0]["Resource"]), resource})
+            continue
+        statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resource}
+        if conditions[(sid, resource, _)]:
+            statement["Condition"] = conditions[(sid, resource, _)]
+        statements.append(statement)
+    return {"Version": "2012-10-17", "Statement": _unique_sids(statements)}
+
+
+def _role(params: Params) -> str:
+    class _Ctx:  # role_name wants a run context; only the stack and function name matter
+        stack = params.stack
+
+    _Ctx.params = params
+    return role_name(_Ctx)
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _unique_sids(statements: list[dict]) -> list[dict]:
+    seen: dict[str, int] = {}
+    for statement in statements:
+        count = seen[statement["Sid"]] = seen.get(statement["Sid"], 0) + 1
+        if count > 1:
+            statement["Sid"] = f"{statement['Sid']}{count}"
+    return statements
+
+
+def explain(document: dict) -> list[tuple[str, str]]:
+    """(action, why) for each action allowed on Resource "*" (IAM JSON has no comments)."""
+    return [(a, WHY_STAR[a]) for s in document["Statement"] if s["Resource"] == "*" for a in s["Action"]]

@@ -1,0 +1,69 @@
+"""The operator's IAM policy: derived from the request contract, nothing missing, nothing extra."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+from cognito_runbook import iam_policy
+from cognito_runbook.params import load_params
+
+ACCOUNT = "111122223333"
+
+
+@pytest.fixture(scope="module")
+def document():
+    return iam_policy.policy(load_params(ROOT / "params" / "aws-example.yaml"), ACCOUNT)
+
+
+def granted(document) -> set[str]:
+    return {action for s in document["Statement"] for action in s["Action"]}
+
+
+def test_every_recorded_operation_is_allowed_and_nothing_else(document):
+    needed = {iam_policy.iam_action(c) for c in iam_policy.recorded_operations() if c not in iam_policy.NO_PERMISSION}
+    implied = {"iam:PassRole"}  # CreateFunction hands the role to Lambda
+    assert needed <= granted(document), needed - granted(document)
+    assert granted(document) - needed == implied
+
+
+def test_resources_are_the_stacks_wherever_aws_allows(document):
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow" and "*" not in statement["Action"]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if resources == ["*"]:
+            assert set(statement["Action"]) <= set(iam_policy.WHY_STAR), statement
+            continue
+        for resource in resources:
+            assert resource.startswith("arn:aws:") and (ACCOUNT in resource or ":apigateway:" in resource), resource
+    by_sid = {s["Sid"]: s for s in document["Statement"]}
+    assert (
+        by_sid["TheTokenFunction"]["Resource"] == f"arn:aws:lambda:eu-north-1:{ACCOUNT}:function:db2-prod-generateToken"
+    )
+    assert by_sid["CognitoPoolsOfThisStack"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/cognito-runbook:stack": "db2-prod"}
+    }
+    passrole = by_sid["PassTheRoleToLambdaOnly"]
+    assert passrole["Action"] == ["iam:PassRole"]
+    assert passrole["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/db2-prod-generateToken"
+    assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+    secrets = by_sid["GeneratedPasswordsOfThisStack"]["Resource"]
+    assert secrets == f"arn:aws:secretsmanager:eu-north-1:{ACCOUNT}:secret:cognito-runbook/db2-prod/*"
+
+
+def test_the_command_prints_valid_policy_json_and_says_why_for_each_star():
+    proc = subprocess.run(
+        [sys.executable, "-m", "cognito_runbook.cli", "iam-policy", "params/aws-example.yaml", "--account", ACCOUNT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert document["Version"] == "2012-10-17" and document["Statement"]
+    assert all(set(s) <= {"Sid", "Effect", "Action", "Resource", "Condition"} for s in document["Statement"])
+    assert '"Action": "*"' not in proc.stdout
+    assert proc.stderr.count('# Resource "*" for ') == len(iam_policy.WHY_STAR)
