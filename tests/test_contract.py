@@ -122,7 +122,9 @@ def _drift_everything(endpoint: str) -> None:
     iam.update_assume_role_policy(RoleName=function, PolicyDocument=json.dumps(trust))
 
     api_id = next(a["ApiId"] for a in api2.get_apis()["Items"] if a["Name"] == "getToken")
-    # (moto answers UpdateStage on "$default" with a 500, so stage drift is not part of this scenario)
+    api2.update_stage(
+        ApiId=api_id, StageName="$default", DefaultRouteSettings={"ThrottlingBurstLimit": 1, "ThrottlingRateLimit": 1.0}
+    )
     integration = api2.get_integrations(ApiId=api_id)["Items"][0]["IntegrationId"]
     api2.update_integration(ApiId=api_id, IntegrationId=integration, TimeoutInMillis=5000)
     route = api2.get_routes(ApiId=api_id)["Items"][0]["RouteId"]
@@ -193,6 +195,7 @@ def test_the_scenarios_say_what_they_should(recorded):
         "lambda.UpdateFunctionConfiguration",
         "lambda.UpdateFunctionCode",
         "iam.UpdateAssumeRolePolicy",
+        "apigatewayv2.UpdateStage",
         "apigatewayv2.UpdateIntegration",
         "apigatewayv2.UpdateRoute",
         "lambda.RemovePermission",

@@ -203,6 +203,7 @@ def patch_moto(delay: float | None = None) -> None:
         _patch_domains()
         _patch_iam_and_lambda()
         _patch_secrets()
+        _patch_stage_updates()
 
 
 def _invalid(message: str):
@@ -648,6 +649,42 @@ def _matches(patterns, value: str, fold=lambda p: p) -> bool:
 def role_arn_of(region: str, function_name: str) -> str | None:
     fn = lambda_function(region, function_name)
     return fn.role if fn is not None else None
+
+
+# HTTP API stages -----------------------------------------------------------------------
+
+
+STAGE_FIELDS = {
+    "defaultRouteSettings": "default_route_settings",
+    "accessLogSettings": "access_log_settings",
+    "autoDeploy": "auto_deploy",
+    "description": "description",
+    "routeSettings": "route_settings",
+    "stageVariables": "stage_variables",
+    "clientCertificateId": "client_certificate_id",
+}
+
+
+def _patch_stage_updates() -> None:
+    """moto 5.2 has no UpdateStage (it answers 500). As AWS does: the fields sent replace
+    their values (a structure as a whole), the others stay.
+    https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename.html#UpdateStage"""
+    from datetime import datetime
+    from urllib.parse import unquote
+
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    def update_stage(self):
+        api_id, stage_name = self.path.split("/")[-3], unquote(self.path.split("/")[-1])
+        stage = self.apigatewayv2_backend.get_stage(api_id, stage_name)
+        body = json.loads(self.body or "{}")
+        for key, attribute in STAGE_FIELDS.items():
+            if key in body:
+                setattr(stage, attribute, body[key])
+        stage.updated = datetime.now()
+        return 200, {}, json.dumps(stage.to_json())
+
+    ApiGatewayV2Response.update_stage = update_stage
 
 
 # Secrets ---------------------------------------------------------------------------------
