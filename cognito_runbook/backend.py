@@ -26,7 +26,7 @@ from .errors import BackendError, PlanModeWrite
 ADAPTIVE_SERVICES = {"cognito-idp"}
 
 
-SERVICES = ("cognito-idp", "iam", "lambda", "apigatewayv2", "secretsmanager", "sts")
+SERVICES = ("cognito-idp", "iam", "lambda", "apigatewayv2", "secretsmanager", "sts", "logs")
 # One botocore data loader for every session in this process: service models (the
 # Cognito one is large) are parsed once instead of once per Backend.
 _LOADER = botocore.loaders.create_loader()

@@ -29,6 +29,22 @@ WHY_STAR = {
     "cognito-idp:CreateUserPool": "the pool does not exist yet; allowed only when the request tags it with this stack",
     "secretsmanager:ListSecrets": "lists every secret of the account; no resource-level permission exists",
 }
+# What API Gateway needs of the caller to deliver a stage's access log to CloudWatch Logs
+# (not API calls of the runbook: implied by setting AccessLogSettings). None of them has a
+# resource-level permission.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+)
+WHY_STAR.update(
+    {a: "API Gateway's log delivery to CloudWatch Logs; no resource-level permission" for a in LOG_DELIVERY_ACTIONS}
+)
 
 
 def recorded_operations() -> list[str]:
@@ -62,6 +78,7 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
     function_arn = f"arn:aws:lambda:{region}:{account}:function:{params.token_function.name}"
     role_arn = f"arn:aws:iam::{account}:role/{_role(params)}"
     secrets_arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name(stack, '')}*"
+    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/vendedlogs/cognito-runbook/{stack}/*"
     groups: dict[tuple, set[str]] = {}
 
     def allow(sid: str, action: str, resource: str, condition: dict | None = None) -> None:
@@ -87,8 +104,17 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
             allow("GeneratedPasswordsOfThisStack", action, secrets_arn)
         elif service == "apigatewayv2":
             allow("TheTokenApi", action, _api_resource(region, call, session))
+        elif action == "logs:DescribeLogGroups":  # authorized on all groups of the region, never one
+            allow("FindTheAccessLogGroup", action, f"arn:aws:logs:{region}:{account}:log-group:*")
+        elif service == "logs":
+            allow("TheAccessLogGroup", action, log_group)
         else:
             raise ValueError(f"{call}: no IAM scoping rule for service {service}")
+    if "logs.CreateLogGroup" in calls:
+        # Creating a group with tags also needs TagResource; the stage's log delivery needs the rest.
+        allow("TheAccessLogGroup", "logs:TagResource", log_group)
+        for action in LOG_DELIVERY_ACTIONS:
+            allow("NoResourceLevelPermission", action, "*")
     if {"lambda.CreateFunction", "lambda.UpdateFunctionConfiguration"} & set(calls):
         # Creating or configuring the function hands it the role: PassRole, to Lambda only.
         allow(

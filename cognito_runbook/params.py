@@ -159,6 +159,13 @@ class Throttling(_Model):
 class TokenApiParams(_Model):
     name: str = Field("getToken", min_length=1, max_length=128)
     throttling: Throttling = Throttling()
+    # The console runbook's handler returns the refresh token too; a script that only
+    # connects to Db2 does not need a 30-day credential: set false.
+    return_refresh_token: bool = True
+    # Access log of the $default stage in a CloudWatch log group the stack owns (JSON:
+    # request id, status, latency, source IP; never the Authorization header).
+    # None (the default): on for backend aws, off for local.
+    access_logs: bool | None = None
 
 
 class UserParams(_Model):
@@ -231,6 +238,12 @@ class Params(_Model):
     @property
     def domain_prefix(self) -> str:
         return self.user_pool.domain_prefix or self.stack.lower()
+
+    @property
+    def access_logs(self) -> bool:
+        if self.token_api.access_logs is not None:
+            return self.token_api.access_logs
+        return self.backend == "aws"
 
     @property
     def deletion_protection(self) -> bool | None:

@@ -39,6 +39,7 @@ def recorded(tmp_path_factory):
     raw = yaml.safe_load((ROOT / "params" / "local.yaml").read_text())
     raw.update(stack="contract")
     raw["user_pool"]["domain_prefix"] = "contract-demo"
+    raw["token_api"]["access_logs"] = True  # on by default on AWS: the contract must cover it
     params = root / "contract.yaml"
     params.write_text(yaml.safe_dump(raw))
     results = {}

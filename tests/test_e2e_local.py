@@ -309,3 +309,42 @@ def test_a_lost_or_changed_password_fails_the_token_check_with_the_fix(provision
     message = str(err.value)
     assert f"{first}: failed: GET /token answered 401" in message and "changed outside the runbook" in message
     assert f"{second}: skipped" in message and "is missing" in message
+
+
+def test_production_token_endpoint_logs_access_and_keeps_the_refresh_token_back(make_stack):
+    rb = make_stack(
+        token_api={
+            "name": "getToken",
+            "return_refresh_token": False,
+            "access_logs": True,
+            "throttling": {"burst_limit": 1000, "rate_limit": 1000},
+        }
+    )
+    rb.provision()
+    out = rb.outputs()
+    user = rb.params.users[0]
+    password = PasswordStore(rb.ctx).existing(user)
+    tokens = get_tokens(out.token_url, user.name, password)
+    assert tokens.id_token and not tokens.refresh_token
+    status, _, body = http_get(out.token_url, "Basic " + base64.b64encode(f"{user.name}:{password}".encode()).decode())
+    assert status == 200 and "RefreshToken" not in json.loads(body)["AuthenticationResult"]
+    http_get(out.token_url)  # a 401, logged too
+
+    logs = rb.backend.client("logs")
+    group = f"/aws/vendedlogs/cognito-runbook/{rb.params.stack}/getToken-access"
+    assert (
+        logs.list_tags_for_resource(
+            resourceArn=logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"].removesuffix(":*")
+        )["tags"]
+        == rb.ctx.tags
+    )
+    lines = [json.loads(e["message"]) for e in logs.filter_log_events(logGroupName=group)["events"]]
+    assert [line["status"] for line in lines][-2:] == ["200", "401"]
+    assert all(
+        line["requestId"] and line["sourceIp"] == "127.0.0.1" and line["routeKey"] == "GET /token" for line in lines
+    )
+    text = json.dumps(lines)
+    assert password not in text and "Basic" not in text and "authorization" not in text.lower()
+
+    rb.teardown()
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] == []

@@ -24,7 +24,9 @@ def granted(document) -> set[str]:
 
 def test_every_recorded_operation_is_allowed_and_nothing_else(document):
     needed = {iam_policy.iam_action(c) for c in iam_policy.recorded_operations() if c not in iam_policy.NO_PERMISSION}
-    implied = {"iam:PassRole"}  # CreateFunction hands the role to Lambda
+    # CreateFunction hands the role to Lambda; a tagged log group needs TagResource; the
+    # stage's access log needs API Gateway's log delivery permissions.
+    implied = {"iam:PassRole", "logs:TagResource", *iam_policy.LOG_DELIVERY_ACTIONS}
     assert needed <= granted(document), needed - granted(document)
     assert granted(document) - needed == implied
 

@@ -106,11 +106,12 @@ def lambda_handler(event, context):
             f"Cognito asks for {challenge}; set a permanent password for the user (admin-set-user-password --permanent)",
         )
     result = response["AuthenticationResult"]
+    keys = ["IdToken", "AccessToken", "ExpiresIn", "TokenType"]
+    if os.environ.get("RETURN_REFRESH_TOKEN", "true") != "false":  # the stack's choice (token_api params)
+        keys.insert(2, "RefreshToken")
     body = {
         "ChallengeParameters": response.get("ChallengeParameters", {}),
-        "AuthenticationResult": {
-            k: result[k] for k in ("IdToken", "AccessToken", "RefreshToken", "ExpiresIn", "TokenType") if k in result
-        },
+        "AuthenticationResult": {k: result[k] for k in keys if k in result},
     }
     return {
         "statusCode": 200,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import re
 import threading
 import time
 import uuid
@@ -69,6 +70,35 @@ class ExecuteApi:
         self._buckets: dict[tuple, TokenBucket] = {}
 
     def __call__(self, request: Request) -> Response:
+        started = time.monotonic()
+        context: dict = {"requestId": str(uuid.uuid4()), "routeKey": "-", "integrationErrorMessage": "-"}
+        response = self._respond(request, context)
+        if context.get("access_log"):
+            self._access_log(request, response, context, started)
+        return response
+
+    @staticmethod
+    def _access_log(request: Request, response: Response, context: dict, started: float) -> None:
+        """One line per request in the stage's log group, in the stage's format: API Gateway
+        fills the $context variables it names (never a request header).
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html"""
+        values = {
+            "requestId": context["requestId"],
+            "identity.sourceIp": request.remote_addr or "",
+            "requestTime": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "routeKey": context["routeKey"],
+            "status": str(response.status_code),
+            "responseLatency": str(int((time.monotonic() - started) * 1000)),
+            "responseLength": str(len(response.get_data())),
+            "integrationErrorMessage": context["integrationErrorMessage"],
+            "httpMethod": request.method,
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+        }
+        settings = context["access_log"]
+        line = re.sub(r"\$context\.([A-Za-z.]+)", lambda m: values.get(m.group(1), "-"), settings.get("format", ""))
+        moto_state.put_access_log(context["region"], settings.get("destinationArn", ""), context["stage"], line)
+
+    def _respond(self, request: Request, context: dict) -> Response:
         api_id, _, rest = request.path[len(PREFIX) :].partition("/")
         region = moto_state.find_api_region(api_id)
         if region is None:
@@ -77,9 +107,11 @@ class ExecuteApi:
         stage, path = self._stage_and_path(api, "/" + rest)
         if stage is None:
             return _message(404, "Not Found")
+        context.update(region=region, stage=stage, access_log=moto_state.stage_access_log(api, stage))
         if not self._within_throttle(api_id, stage, moto_state.stage_settings(api, stage)):
             return _message(429, "Too Many Requests")
         route_key, target = self._select_route(api, request.method, path)
+        context["routeKey"] = route_key or "-"
         if route_key is None or not target or not target.startswith("integrations/"):
             return _message(404, "Not Found")
         integration = moto_state.integration(api, target.split("/", 1)[1])
@@ -95,7 +127,8 @@ class ExecuteApi:
         snapshot["timeout"] = min(snapshot["timeout"], integration["timeout_ms"] / 1000)
         try:
             result = self.runtime.invoke(snapshot, region, event)
-        except InvocationError:
+        except InvocationError as err:
+            context["integrationErrorMessage"] = str(err)[:200]
             return _message(500, "Internal Server Error")
         return map_result(result)
 

@@ -39,6 +39,27 @@ def find_api_region(api_id: str) -> str | None:
     return None
 
 
+def stage_access_log(api, stage_name: str) -> dict[str, Any] | None:
+    stage = api.stages.get(stage_name)
+    return dict(stage.access_log_settings) if stage is not None and stage.access_log_settings else None
+
+
+def put_access_log(region: str, destination_arn: str, stage_name: str, line: str) -> None:
+    """Append one access-log line to the log group the stage names (if it exists, as on AWS:
+    delivery to a missing group is dropped)."""
+    from moto.logs.models import logs_backends
+
+    group = destination_arn.split(":log-group:", 1)[-1].removesuffix(":*")
+    backend = logs_backends[ACCOUNT][region]
+    if group not in backend.groups:
+        return
+    stream = f"{stage_name.strip('$') or 'default'}-access"
+    with _LOCK:
+        if stream not in backend.groups[group].streams:
+            backend.create_log_stream(group, stream)
+        backend.put_log_events(group, stream, [{"timestamp": int(time.time() * 1000), "message": line}])
+
+
 def stage_settings(api, stage_name: str) -> dict[str, Any] | None:
     stage = api.stages.get(stage_name)
     return None if stage is None else dict(stage.default_route_settings or {})

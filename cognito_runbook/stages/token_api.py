@@ -39,6 +39,72 @@ def permission_sid(ctx: Context, api_id: str) -> str:
     return f"{ctx.stack}-invoke-{api_id}"
 
 
+# The stage's access log: who asked for a token, when, and the answer; never the
+# Authorization header (it carries the password).
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "sourceIp": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "responseLatency": "$context.responseLatency",
+        "responseLength": "$context.responseLength",
+        "integrationError": "$context.integrationErrorMessage",
+    },
+    separators=(",", ":"),
+)
+
+
+def log_group_name(ctx: Context) -> str:
+    # /aws/vendedlogs/: AWS's prefix for logs delivered by services (keeps the account's
+    # log resource policy small).
+    return f"/aws/vendedlogs/cognito-runbook/{ctx.stack}/{ctx.params.token_api.name}-access"
+
+
+def log_group_arn(ctx: Context) -> str:
+    return f"arn:aws:logs:{ctx.backend.region}:{ctx.backend.account_id}:log-group:{log_group_name(ctx)}"
+
+
+def find_log_group(ctx: Context) -> dict | None:
+    name = log_group_name(ctx)
+    groups = paginate(ctx.client("logs"), "describe_log_groups", "logGroups", logGroupNamePrefix=name)
+    return next((g for g in groups if g["logGroupName"] == name), None)
+
+
+def _ensure_log_group(ctx: Context) -> dict | None:
+    """The access log's group, owned (tagged) by the stack. Returns the stage's AccessLogSettings."""
+    if not ctx.params.access_logs:
+        return None
+    logs, name = ctx.client("logs"), log_group_name(ctx)
+    group = find_log_group(ctx)
+    if group is None:
+        ctx.apply(STAGE, "create", "log group", name, logs.create_log_group, logGroupName=name, tags=ctx.tags)
+    elif not owned_by(logs.list_tags_for_resource(resourceArn=log_group_arn(ctx)).get("tags"), ctx.stack):
+        raise StageError(
+            f"token_api.access_logs: log group {name} exists but was not made by stack {ctx.stack}; delete it or turn access_logs off"
+        )
+    else:
+        ctx.unchanged(STAGE, "log group", name)
+    return {"DestinationArn": log_group_arn(ctx), "Format": ACCESS_LOG_FORMAT}
+
+
+def delete_log_group(ctx: Context) -> None:
+    group = find_log_group(ctx)
+    if group is None:
+        return
+    logs = ctx.client("logs")
+    if owned_by(logs.list_tags_for_resource(resourceArn=log_group_arn(ctx)).get("tags"), ctx.stack):
+        ctx.apply(
+            STAGE,
+            "delete",
+            "log group",
+            group["logGroupName"],
+            logs.delete_log_group,
+            logGroupName=group["logGroupName"],
+        )
+
+
 def stage_settings(ctx: Context) -> dict:
     throttling = ctx.params.token_api.throttling
     return {"ThrottlingBurstLimit": throttling.burst_limit, "ThrottlingRateLimit": float(throttling.rate_limit)}
@@ -65,7 +131,7 @@ def ensure_token_api(ctx: Context, api: dict | None, function_arn: str | None) -
     api_id = api["ApiId"] if api else None
     integration_id = _ensure_integration(ctx, api_id, function_arn)
     _ensure_route(ctx, api_id, integration_id)
-    _ensure_stage(ctx, api_id)
+    _ensure_stage(ctx, api_id, _ensure_log_group(ctx))
     _ensure_permission(ctx, api_id, function_arn)
     return api
 
@@ -138,9 +204,10 @@ def _ensure_route(ctx: Context, api_id: str | None, integration_id: str | None) 
         ctx.unchanged(STAGE, "route", ROUTE_KEY)
 
 
-def _ensure_stage(ctx: Context, api_id: str | None) -> None:
+def _ensure_stage(ctx: Context, api_id: str | None, access_log: dict | None) -> None:
     api2 = ctx.client("apigatewayv2")
     want = stage_settings(ctx)
+    logging = {"AccessLogSettings": access_log} if access_log else {}
     stages = {s["StageName"]: s for s in paginate(api2, "get_stages", "Items", ApiId=api_id)} if api_id else {}
     have = stages.get(STAGE_NAME)
     if have is None:
@@ -154,12 +221,15 @@ def _ensure_stage(ctx: Context, api_id: str | None) -> None:
             StageName=STAGE_NAME,
             AutoDeploy=True,
             DefaultRouteSettings=want,
+            **logging,
         )
         return
     settings = have.get("DefaultRouteSettings") or {}
     drift = [k for k, v in want.items() if settings.get(k) != v]
     if not have.get("AutoDeploy"):
         drift.append("AutoDeploy")
+    if access_log and have.get("AccessLogSettings") != access_log:
+        drift.append("AccessLogSettings")
     if drift:
         ctx.apply(
             STAGE,
@@ -173,6 +243,7 @@ def _ensure_stage(ctx: Context, api_id: str | None) -> None:
             AutoDeploy=True,
             # The structure is replaced as a whole: keep what others set in it (metrics, logging).
             DefaultRouteSettings={**settings, **want},
+            **logging,
         )
     else:
         ctx.unchanged(STAGE, "stage", STAGE_NAME)
@@ -223,6 +294,7 @@ def _ensure_permission(ctx: Context, api_id: str | None, function_arn: str | Non
 def delete_token_api(ctx: Context) -> None:
     api = find_api(ctx)
     if api is None:
+        delete_log_group(ctx)
         return
     lam = ctx.client("lambda")
     if _invoke_statement(ctx, api["ApiId"]) is not None:
@@ -244,3 +316,4 @@ def delete_token_api(ctx: Context) -> None:
         detail=f"api id {api['ApiId']}",
         ApiId=api["ApiId"],
     )
+    delete_log_group(ctx)

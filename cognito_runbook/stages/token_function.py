@@ -196,7 +196,13 @@ def function_config(ctx: Context, pool: dict | None, client_id: str | None, role
         "Handler": HANDLER,
         "Timeout": fn.timeout,
         "MemorySize": fn.memory_mb,
-        "Environment": {"Variables": {"USER_POOL_ID": pool["Id"] if pool else "", "CLIENT_ID": client_id or ""}},
+        "Environment": {
+            "Variables": {
+                "USER_POOL_ID": pool["Id"] if pool else "",
+                "CLIENT_ID": client_id or "",
+                "RETURN_REFRESH_TOKEN": "true" if ctx.params.token_api.return_refresh_token else "false",
+            }
+        },
     }
 
 
