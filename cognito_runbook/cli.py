@@ -106,7 +106,9 @@ def _cmd_iam_policy(args) -> int:
         try:
             account = connect(params, start_local=False).account_id
         except RunbookError as err:
-            raise RunbookError(f"{err}\n(or pass the account with --account 123456789012)") from None
+            # Still a valid policy: "*" in an ARN's account field matches any account.
+            print(f"# account unknown ({err}); the ARNs use * for it: pass --account to pin it", file=sys.stderr)
+            account = "*"
     document = iam_policy.policy(params, account)
     for action, why in iam_policy.explain(document):
         print(f'# Resource "*" for {action}: {why}', file=sys.stderr)
@@ -170,7 +172,7 @@ def parser() -> argparse.ArgumentParser:
     pol = sub.add_parser("iam-policy", help="print the operator's least-privilege IAM policy for this stack")
     pol.add_argument("params")
     pol.add_argument(
-        "--account", default="", help="AWS account ID (default: asked of STS with the params' credentials)"
+        "--account", default="", help="AWS account ID (default: asked of STS with the params' credentials, else *)"
     )
     pol.set_defaults(func=_cmd_iam_policy)
 

@@ -69,3 +69,24 @@ def test_the_command_prints_valid_policy_json_and_says_why_for_each_star():
     assert all(set(s) <= {"Sid", "Effect", "Action", "Resource", "Condition"} for s in document["Statement"])
     assert '"Action": "*"' not in proc.stdout
     assert proc.stderr.count('# Resource "*" for ') == len(iam_policy.WHY_STAR)
+
+
+def test_without_credentials_the_account_is_a_wildcard_and_said_so(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "cognito_runbook.cli", "iam-policy", "params/aws-example.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "arn:aws:lambda:eu-north-1:*:function:db2-prod-generateToken" in proc.stdout
+    assert "pass --account to pin it" in proc.stderr and json.loads(proc.stdout)["Statement"]
