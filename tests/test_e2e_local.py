@@ -111,7 +111,7 @@ def test_requests_carry_the_runbook_settings(make_stack):
         assert all(p["Permanent"] is True for p in sent["AdminSetUserPassword"])
         fn = sent["CreateFunction"][0]
         assert (fn["Runtime"], fn["Handler"]) == ("python3.13", "generate_token.lambda_handler")
-        assert set(fn["Environment"]["Variables"]) == {"USER_POOL_ID", "CLIENT_ID"}
+        assert set(fn["Environment"]["Variables"]) == {"USER_POOL_ID", "CLIENT_ID", "RETURN_REFRESH_TOKEN"}
         policy = json.loads(sent["PutRolePolicy"][0]["PolicyDocument"])
         actions = [a for s in policy["Statement"] for a in s["Action"]]
         assert actions == [
