@@ -16,7 +16,7 @@ import botocore.session
 from .aws import STACK_TAG
 from .params import Params
 from .passwords import secret_name
-from .stages.token_function import role_name
+from .stages.token_function import role_name_for
 
 OPERATIONS_FILE = "operations.txt"
 # Operations that need no permission at all.
@@ -76,17 +76,15 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
     calls = [c for c in (operations or recorded_operations()) if c not in NO_PERMISSION]
     pool_arn = f"arn:aws:cognito-idp:{region}:{account}:userpool/*"
     function_arn = f"arn:aws:lambda:{region}:{account}:function:{params.token_function.name}"
-    role_arn = f"arn:aws:iam::{account}:role/{_role(params)}"
+    role_arn = f"arn:aws:iam::{account}:role/{role_name_for(stack, params.token_function.name)}"
     secrets_arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name(stack, '')}*"
     log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/vendedlogs/cognito-runbook/{stack}/*"
-    groups: dict[tuple, set[str]] = {}
+    # (sid, resource, condition) -> actions, in the order rules first meet them
+    grants: dict[tuple[str, str, str], tuple[set[str], dict | None]] = {}
 
     def allow(sid: str, action: str, resource: str, condition: dict | None = None) -> None:
-        key = (sid, resource, repr(condition))
-        groups.setdefault(key, set()).add(action)
-        conditions[key] = condition
+        grants.setdefault((sid, resource, repr(condition)), (set(), condition))[0].add(action)
 
-    conditions: dict[tuple, dict | None] = {}
     tag_condition = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}}
     for call in calls:
         service = call.split(".", 1)[0]
@@ -123,31 +121,17 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
             role_arn,
             {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
         )
-    statements = []
-    for (sid, resource, _), actions in groups.items():
-        same = [
-            s
-            for s in statements
-            if s["Sid"] == sid
-            and s.get("Condition") == conditions[(sid, resource, _)]
-            and sorted(s["Action"]) == sorted(actions)
-        ]
-        if same:
-            same[0]["Resource"] = sorted({*_as_list(same[0]["Resource"]), resource})
+    # One statement per sid, condition and set of actions; resources that share them merge.
+    statements: dict[tuple, dict] = {}
+    for (sid, resource, condition_key), (actions, condition) in grants.items():
+        key = (sid, condition_key, tuple(sorted(actions)))
+        if key in statements:
+            statements[key]["Resource"] = sorted({*_as_list(statements[key]["Resource"]), resource})
             continue
-        statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resource}
-        if conditions[(sid, resource, _)]:
-            statement["Condition"] = conditions[(sid, resource, _)]
-        statements.append(statement)
-    return {"Version": "2012-10-17", "Statement": _unique_sids(statements)}
-
-
-def _role(params: Params) -> str:
-    class _Ctx:  # role_name wants a run context; only the stack and function name matter
-        stack = params.stack
-
-    _Ctx.params = params
-    return role_name(_Ctx)
+        statements[key] = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resource}
+        if condition:
+            statements[key]["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": _unique_sids(list(statements.values()))}
 
 
 def _as_list(value) -> list:

@@ -18,7 +18,7 @@ from .constants import run_dir as resolve_run_dir
 from .display import Table, Tables, changes_table, key_value_table
 from .errors import ParamsError, RunbookError, StageError, aws_errors
 from .params import Params, UserParams, parse_params
-from .passwords import PasswordStore
+from .passwords import PasswordStore, secret_name
 from .runbook import Runbook, StackOutputs
 from .stages import groups as groups_stage
 from .stages import memberships as memberships_stage
@@ -73,13 +73,10 @@ def open_runbook(
 
 
 def _token_fix(stack: str, user: str, source: str, status: str) -> str:
-    from .passwords import secret_name
-    from .stages.users import LOST_PASSWORD_FIX
-
     if source.startswith("env:") and status.startswith("skipped"):
         return f"Export {source[4:]} with the user's password before the run."
     if status.startswith("skipped"):  # generate, and the secret is gone
-        return f"Its secret {secret_name(stack, user)} is missing. {LOST_PASSWORD_FIX}."
+        return f"Its secret {secret_name(stack, user)} is missing. {users_stage.LOST_PASSWORD_FIX}."
     if "401" in status:
         where = f"the secret {secret_name(stack, user)}" if source == "generate" else f"${source[4:]}"
         return (

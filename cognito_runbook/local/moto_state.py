@@ -486,15 +486,11 @@ def _patch_domains() -> None:
     https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DomainDescriptionType.html"""
     from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPoolDomain
 
-    create, delete, update = (
-        CognitoIdpBackend.create_user_pool_domain,
-        CognitoIdpBackend.delete_user_pool_domain,
-        CognitoIdpBackend.update_user_pool_domain,
-    )
+    create, delete = CognitoIdpBackend.create_user_pool_domain, CognitoIdpBackend.delete_user_pool_domain
     describe, to_json = CognitoIdpBackend.describe_user_pool_domain, CognitoIdpUserPoolDomain.to_json
     _ORIGINAL.update(create_user_pool_domain=create, delete_user_pool_domain=delete)
 
-    def create_user_pool_domain(self, user_pool_id, domain, custom_domain_config=None, managed_login_version=None):
+    def create_user_pool_domain(self, user_pool_id, domain, custom_domain_config=None):
         _forget_deleted_domains()
         if domain in self.user_pool_domains or domain in _DELETING_DOMAINS:
             raise _invalid("Domain already exists.")
@@ -502,20 +498,13 @@ def _patch_domains() -> None:
             raise _invalid(f"User pool {user_pool_id} already has a domain configured.")
         made = create(self, user_pool_id, domain, custom_domain_config=custom_domain_config)
         made.ready_at = time.monotonic() + DELAY["seconds"]
-        made.managed_login_version = managed_login_version or 1
+        made.managed_login_version = 1  # the request's own value is set by _patch_domain_responses
         return made
 
     def delete_user_pool_domain(self, domain):
         found = self.user_pool_domains.get(domain)
         delete(self, domain)
         _DELETING_DOMAINS[domain] = (found, time.monotonic() + DELAY["seconds"])
-
-    def update_user_pool_domain(self, domain, custom_domain_config, managed_login_version=None):
-        made = update(self, domain, custom_domain_config)
-        if managed_login_version is not None:
-            made.managed_login_version = managed_login_version
-            made.ready_at, made.pending_status = time.monotonic() + DELAY["seconds"], "UPDATING"
-        return made
 
     def describe_user_pool_domain(self, domain):
         _forget_deleted_domains()
@@ -534,7 +523,6 @@ def _patch_domains() -> None:
 
     CognitoIdpBackend.create_user_pool_domain = create_user_pool_domain
     CognitoIdpBackend.delete_user_pool_domain = delete_user_pool_domain
-    CognitoIdpBackend.update_user_pool_domain = update_user_pool_domain
     CognitoIdpBackend.describe_user_pool_domain = describe_user_pool_domain
     CognitoIdpUserPoolDomain.to_json = domain_to_json
     _patch_domain_responses()

@@ -56,10 +56,10 @@ class KeepAliveHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
 
 
-def credential(environ) -> tuple[str, str]:
-    """(access key, service) from a SigV4 Authorization header."""
-    found = re.search(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    return (found.group(1), found.group(2)) if found else ("", "?")
+def credential(environ) -> tuple[str, str, str]:
+    """(access key, region, service) from a SigV4 Authorization header."""
+    found = re.search(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return found.groups() if found else ("", "", "?")
 
 
 def peek_body(environ) -> bytes:
@@ -76,12 +76,11 @@ class FunctionPermissions:
     shows locally.)"""
 
     def check(self, environ) -> Response | None:
-        key, service = credential(environ)
+        key, region, service = credential(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not key.startswith(FUNCTION_KEY_PREFIX) or service != "cognito-idp" or not target:
             return None
         function = key[len(FUNCTION_KEY_PREFIX) :]
-        region = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", "")).group(1)
         action = f"cognito-idp:{target.rsplit('.', 1)[-1]}"
         try:
             pool_id = json.loads(peek_body(environ) or b"{}").get("UserPoolId")
@@ -112,7 +111,7 @@ class RequestCounter:
     def count(self, environ) -> None:
         if USER_AGENT not in environ.get("HTTP_USER_AGENT", ""):
             return
-        _, service = credential(environ)
+        _, _, service = credential(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
             operation = target.rsplit(".", 1)[-1]

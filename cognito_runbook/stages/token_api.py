@@ -72,6 +72,10 @@ def find_log_group(ctx: Context) -> dict | None:
     return next((g for g in groups if g["logGroupName"] == name), None)
 
 
+def _log_group_is_ours(ctx: Context) -> bool:
+    return owned_by(ctx.client("logs").list_tags_for_resource(resourceArn=log_group_arn(ctx)).get("tags"), ctx.stack)
+
+
 def _ensure_log_group(ctx: Context) -> dict | None:
     """The access log's group, owned (tagged) by the stack. Returns the stage's AccessLogSettings."""
     if not ctx.params.access_logs:
@@ -80,7 +84,7 @@ def _ensure_log_group(ctx: Context) -> dict | None:
     group = find_log_group(ctx)
     if group is None:
         ctx.apply(STAGE, "create", "log group", name, logs.create_log_group, logGroupName=name, tags=ctx.tags)
-    elif not owned_by(logs.list_tags_for_resource(resourceArn=log_group_arn(ctx)).get("tags"), ctx.stack):
+    elif not _log_group_is_ours(ctx):
         raise StageError(
             f"token_api.access_logs: log group {name} exists but was not made by stack {ctx.stack}; delete it or turn access_logs off"
         )
@@ -90,19 +94,9 @@ def _ensure_log_group(ctx: Context) -> dict | None:
 
 
 def delete_log_group(ctx: Context) -> None:
-    group = find_log_group(ctx)
-    if group is None:
-        return
-    logs = ctx.client("logs")
-    if owned_by(logs.list_tags_for_resource(resourceArn=log_group_arn(ctx)).get("tags"), ctx.stack):
-        ctx.apply(
-            STAGE,
-            "delete",
-            "log group",
-            group["logGroupName"],
-            logs.delete_log_group,
-            logGroupName=group["logGroupName"],
-        )
+    if find_log_group(ctx) is not None and _log_group_is_ours(ctx):
+        name = log_group_name(ctx)
+        ctx.apply(STAGE, "delete", "log group", name, ctx.client("logs").delete_log_group, logGroupName=name)
 
 
 def stage_settings(ctx: Context) -> dict:

@@ -33,10 +33,13 @@ TRUST_POLICY = {
 
 
 def role_name(ctx: Context) -> str:
+    return role_name_for(ctx.stack, ctx.params.token_function.name)
+
+
+def role_name_for(stack: str, function: str) -> str:
     """The function's role: the function's name, prefixed with the stack unless it already is
     (role names are unique per account)."""
-    function = ctx.params.token_function.name
-    return (function if function.startswith(f"{ctx.stack}-") else f"{ctx.stack}-{function}")[:64]
+    return (function if function.startswith(f"{stack}-") else f"{stack}-{function}")[:64]
 
 
 def role_policy(ctx: Context, pool_arn: str) -> dict:
