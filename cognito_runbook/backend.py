@@ -75,6 +75,7 @@ class Backend:
     ):
         self.kind = kind
         self.region = region
+        self.profile = profile
         self.endpoint_url = endpoint_url
         self.log = CallLog(plan=plan)
         try:
@@ -99,6 +100,12 @@ class Backend:
     @property
     def plan(self) -> bool:
         return self.log.plan
+
+    def planning(self) -> Backend:
+        """The same account and endpoint in plan mode (reads only)."""
+        twin = Backend(self.kind, self.region, self.profile, self.endpoint_url, plan=True)
+        twin._account_id = self._account_id
+        return twin
 
     def client(self, service: str):
         if service not in self._clients:

@@ -22,6 +22,7 @@ def _cmd_run(args) -> int:
         args.teardown,
         args.plan,
         confirm_stack=args.yes,
+        reset_passwords=args.reset_passwords,
     )
     print(f"\nrun folder: {result.run_dir}")
     print((result.run_dir / "summary.txt").read_text(), end="")
@@ -50,7 +51,13 @@ def _cmd_local(args) -> int:
 def _runbook(args, plan=False, run_dir=None):
     from .runbook import Runbook
 
-    return Runbook.open(args.params, plan=plan, progress=lambda msg: print(f"  {msg}", flush=True), run_dir=run_dir)
+    return Runbook.open(
+        args.params,
+        plan=plan,
+        reset_passwords=getattr(args, "reset_passwords", False),
+        progress=lambda msg: print(f"  {msg}", flush=True),
+        run_dir=run_dir,
+    )
 
 
 def _cmd_provision(args) -> int:
@@ -72,6 +79,61 @@ def _cmd_provision(args) -> int:
     summary.write(run_dir, data)
     print(f"AWS calls: {rb.backend.log.total()} ({sum(rb.backend.log.writes.values())} writes); run folder: {run_dir}")
     return EXIT_DRIFT if args.plan and summary.drifted(data) else EXIT_OK
+
+
+def _cmd_rotate(args) -> int:
+    """New generated passwords, refresh tokens revoked, then a fresh token verified per user."""
+    from .display import Table, changes_table
+
+    rb = _runbook(args, plan=args.plan)
+    result = rb.rotate(args.user)
+    print(changes_table(result))
+    if args.plan:
+        return EXIT_OK
+    rotated = sorted({c.name for c in result.changes if c.resource == "password"})
+    checks = rb.verify_sign_in(rotated)
+    print()
+    print(
+        Table(["user", "fresh token"], [[c["user"], c["status"]] for c in checks], "Signing in with the new password")
+    )
+    print(
+        "\nID and access tokens issued before the rotation stay valid for Db2 until they expire (Db2 checks them "
+        f"offline, without asking Cognito): up to {rb.params.app_client.access_token_minutes} minutes here."
+    )
+    failed = [c for c in checks if c["status"] != "verified" and not c["status"].startswith("not checked")]
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_adopt(args) -> int:
+    """Compare hand-built resources with the params; on confirmation tag them as the stack's."""
+    from . import adopt
+    from .display import Table, changes_table
+    from .runbook import StageResult
+
+    rb = _runbook(args)
+    survey = adopt.survey(rb, args.params, args.pool_id, args.client_id, args.function, args.api_id, args.write_params)
+    print(adopt.report(survey), end="\n\n")
+    if survey.edit is not None and survey.edit.changed:
+        print(f"--write-params would change {args.params}:\n{survey.edit.diff()}")
+    if not args.yes and not _confirmed(f"Adopt these resources as stack {rb.params.stack}? [y/N] "):
+        print("Nothing was changed. Re-run with --yes to adopt.")
+        return EXIT_OK
+    changes = adopt.adopt(survey)
+    print(changes_table(StageResult("adopt", changes, 0.0)))
+    print(
+        Table(
+            ["next"],
+            [[f"cognito-runbook run {args.params} --plan"]],
+            "Every stage now finds them; see what a run would change",
+        )
+    )
+    return EXIT_OK
+
+
+def _confirmed(question: str) -> bool:
+    if not sys.stdin or not sys.stdin.isatty():
+        return False
+    return input(question).strip().lower() in ("y", "yes")
 
 
 def _cmd_teardown(args) -> int:
@@ -123,6 +185,11 @@ def _cmd_docs(args) -> int:
     return EXIT_OK
 
 
+RESET_HELP = (
+    "set a CONFIRMED user's password again when the one the runbook has (env:VAR, generated) no longer signs in"
+)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cognito-runbook", description="Set up AWS Cognito for Db2 token authentication.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -141,6 +208,7 @@ def parser() -> argparse.ArgumentParser:
         help="report what would change (notebooks 00-06), change nothing; exit 3 on drift",
     )
     run.add_argument("--yes", default="", metavar="STACK", help="with --teardown on AWS: confirm by naming the stack")
+    run.add_argument("--reset-passwords", action="store_true", help=RESET_HELP)
     run.set_defaults(func=_cmd_run)
 
     local = sub.add_parser("local", help="the embedded local AWS")
@@ -157,8 +225,33 @@ def parser() -> argparse.ArgumentParser:
     prov.add_argument("params")
     prov.add_argument("stages", nargs="*", help="stages to run (default: all)")
     prov.add_argument("--plan", action="store_true", help="report what would change, change nothing; exit 3 on drift")
+    prov.add_argument("--reset-passwords", action="store_true", help=RESET_HELP)
     prov.add_argument("--out", help="run folder for summary.json and outputs.json (default runs/<stack>-<time>)")
     prov.set_defaults(func=_cmd_provision)
+
+    rot = sub.add_parser(
+        "rotate", help="new generated passwords, refresh tokens revoked, then a fresh token verified per user"
+    )
+    rot.add_argument("params")
+    rot.add_argument(
+        "--user", action="append", metavar="NAME", help="a user to rotate (repeatable; default: every generated one)"
+    )
+    rot.add_argument("--plan", action="store_true", help="say which passwords would be rotated; change nothing")
+    rot.set_defaults(func=_cmd_rotate)
+
+    ado = sub.add_parser("adopt", help="make resources built by hand (the console runbook) the stack's own")
+    ado.add_argument("params")
+    ado.add_argument("--pool-id", required=True, help="the user pool's ID, e.g. us-east-1_AbCdEf123")
+    ado.add_argument("--client-id", help="its app client (default: the one named as the params say, or the only one)")
+    ado.add_argument("--function", help="the generateToken Lambda function's name")
+    ado.add_argument("--api-id", help="the getToken HTTP API's ID")
+    ado.add_argument(
+        "--write-params",
+        action="store_true",
+        help="write what AWS has into the params file: names, and the pool's users (password: prompt), groups, memberships",
+    )
+    ado.add_argument("--yes", action="store_true", help="adopt without asking")
+    ado.set_defaults(func=_cmd_adopt)
 
     td = sub.add_parser("teardown", help="delete everything the stack created")
     td.add_argument("params")

@@ -36,11 +36,34 @@ class Table:
     __repr__ = __str__
 
 
-class Tables:
-    """Several tables shown as one cell output (what changed, then what is there now)."""
+DIFF_COLOURS = {"+": "#2e7d32", "-": "#c62828", "@": "#6a1b9a"}
 
-    def __init__(self, *tables: Table):
-        self.tables = tables
+
+class Diff:
+    """A change to a file as a unified diff, coloured in Jupyter."""
+
+    def __init__(self, diff: str, caption: str):
+        self.diff, self.caption = diff, caption
+
+    def _repr_html_(self) -> str:
+        lines = []
+        for line in self.diff.splitlines():
+            colour = DIFF_COLOURS.get(line[:1]) if not line.startswith(("+++", "---")) else None
+            text = html.escape(line)
+            lines.append(f'<span style="color:{colour}">{text}</span>' if colour else text)
+        return f"<b>{html.escape(self.caption)}</b><pre>" + "\n".join(lines) + "</pre>"
+
+    def __str__(self) -> str:
+        return f"{self.caption}\n{self.diff}"
+
+    __repr__ = __str__
+
+
+class Tables:
+    """Several results shown as one cell output (what changed, then what is there now)."""
+
+    def __init__(self, *tables: Table | Diff | None):
+        self.tables = [t for t in tables if t is not None]
 
     def _repr_html_(self) -> str:
         return "<br>".join(t._repr_html_() for t in self.tables)

@@ -15,9 +15,10 @@ from IPython.display import HTML, display
 
 from . import oauth, summary
 from .constants import run_dir as resolve_run_dir
-from .display import Table, Tables, changes_table, key_value_table
+from .display import Diff, Table, Tables, changes_table, key_value_table
 from .errors import ParamsError, RunbookError, StageError, aws_errors
 from .params import Params, UserParams, parse_params
+from .params_file import ParamsEdit
 from .passwords import PasswordStore, secret_name
 from .runbook import Runbook, StackOutputs
 from .stages import groups as groups_stage
@@ -25,11 +26,12 @@ from .stages import memberships as memberships_stage
 from .stages import token_function as token_function_stage
 from .stages import users as users_stage
 from .stages.common import sign_in_name
-from .tokens import TokenError, TokenVerifier, get_tokens, readable_claims, truncate
+from .tokens import TokenVerifier, fetch_verified, readable_claims, truncate
 from .widgets import GroupsForm, MembershipsForm, UsersForm
 
 # What a verifier and GET /token need from the stack outputs (fewer look-ups than all of them).
 _TOKEN_KEYS = ("client_id", "issuer", "jwks_url", "token_url")
+DISABLED = "not asked: disabled (enabled: false)"
 _ARTEFACT_KEYS = ("pool_id", "pool_arn", "issuer", "jwks_url", "token_url")
 
 
@@ -58,7 +60,11 @@ def find_file(path: str | Path) -> Path:
 
 
 def open_runbook(
-    params_file: str, plan: bool = False, run_dir: str = "", namespace: dict | None = None
+    params_file: str,
+    plan: bool = False,
+    run_dir: str = "",
+    namespace: dict | None = None,
+    reset_passwords: bool = False,
 ) -> NotebookRunbook:
     """Open the stack described by ``params_file``.
 
@@ -67,9 +73,10 @@ def open_runbook(
     """
     path = find_file(params_file)
     overrides = {k: v for k, v in (namespace or {}).items() if k in Params.model_fields}
-    runbook = Runbook.open(path, plan=plan, overrides=overrides)
+    text = path.read_text() if path.is_file() else ""
+    runbook = Runbook.open(path, plan=plan, overrides=overrides, reset_passwords=reset_passwords)
     runbook.run_dir = resolve_run_dir(run_dir, path, runbook.params.stack)
-    return NotebookRunbook(runbook, path)
+    return NotebookRunbook(runbook, path.resolve(), text)
 
 
 def _token_fix(stack: str, user: str, source: str, status: str) -> str:
@@ -86,10 +93,21 @@ def _token_fix(stack: str, user: str, source: str, status: str) -> str:
     return "See the message above; re-run notebooks 05 and 06 if the token API itself fails."
 
 
+def _people(params: Params) -> tuple:
+    """What the forms edit, in a form that compares by meaning (an empty membership list
+    is the same as none)."""
+    return (
+        [u.model_dump() for u in params.users],
+        [g.model_dump() for g in params.groups],
+        {u: gs for u, gs in params.memberships.items() if gs},
+    )
+
+
 class NotebookRunbook:
-    def __init__(self, runbook: Runbook, params_path: Path):
+    def __init__(self, runbook: Runbook, params_path: Path, file_text: str):
         self.runbook = runbook
         self.params_path = params_path
+        self._file_text = file_text  # the params file as read: a form's change is laid over it
         self._verifier: tuple[tuple, TokenVerifier] | None = None
 
     @property
@@ -155,21 +173,48 @@ class NotebookRunbook:
     def write_outputs(self) -> Path:
         return self.runbook.write_outputs()
 
+    # -- forms: the params file is the source of truth ------------------------------------
+
+    def _commit(self, **sections) -> Diff | None:
+        """Make the form's sections the params: validated, then written to the params file
+        (its comments and layout kept), then used by this run. If either step fails nothing
+        changes, in the file or in AWS; the message carries the diff. Headless (the form as
+        the params filled it) there is no change and the file is not touched."""
+        raw = self.params.model_dump(exclude_none=True)
+        raw.update(sections)
+        params = parse_params(raw, source="the form")
+        if _people(params) == _people(self.params):
+            return None
+        edit = ParamsEdit(self.params_path, self._file_text)
+        for key in ("users", "groups"):
+            if key in sections:
+                edit.set_named(key, sections[key])
+        if "memberships" in sections:
+            edit.set_memberships(sections["memberships"])
+        if self.runbook.plan:
+            diff, caption = edit.diff(), f"Would change {self.params_path.name} (plan: not written)"
+        else:
+            diff, caption = edit.save(), f"Saved to {self.params_path}"
+            self._file_text = edit.original
+        self.runbook.params = params
+        return Diff(diff, caption) if diff else None
+
     # -- 02 users ---------------------------------------------------------------------
 
     def users_form(self) -> UsersForm:
         return UsersForm(self.params.users, db2_names=self.params.user_pool.sign_in == "username")
 
     def apply_users(self, form: UsersForm) -> Tables:
-        """Apply the form (headless: the params unchanged); show what changed and the pool's users."""
+        """Save the form to the params file, then apply it (headless: the params unchanged);
+        show the file's change, what changed in AWS and the pool's users."""
         try:
             users, typed = form.values()
-            self._reparse(
-                users=users,
-                memberships={u: g for u, g in self.params.memberships.items() if u in {x["name"] for x in users}},
+            names = {u["name"] for u in users}
+            saved = self._commit(
+                users=users, memberships={u: g for u, g in self.params.memberships.items() if u in names}
             )
             self.runbook.ctx.passwords.update(typed)
-            return Tables(self.stage("users"), self.users_table())
+            return Tables(saved, self.stage("users"), self.users_table())
         finally:
             form.clear_passwords()  # typed passwords leave the widgets once used
 
@@ -179,11 +224,34 @@ class NotebookRunbook:
             return Table(["user", "status"], [], "No user pool yet")
         with aws_errors("listing users"):
             found = users_stage.pool_users(self.runbook.ctx, pool["Id"])
+        listed = {users_stage.user_key(self.runbook.ctx, u.name) for u in self.params.users}
         rows = [
-            [sign_in_name(self.runbook.ctx, u), u["UserStatus"], "yes" if u.get("Enabled", True) else "no"]
-            for u in found.values()
+            [
+                sign_in_name(self.runbook.ctx, u),
+                u["UserStatus"],
+                "yes" if u.get("Enabled", True) else "no",
+                "yes" if key in listed else "no",
+            ]
+            for key, u in found.items()
         ]
-        return Table(["user", "status", "enabled"], sorted(rows), f"Users in {pool['Name']}")
+        return Table(["user", "status", "enabled", "in the params"], sorted(rows), f"Users in {pool['Name']}")
+
+    def rotate(self, users: list[str] | None = None) -> Tables | HTML:
+        """New generated passwords for ``users`` (every generated one when empty is not
+        assumed here: name them), refresh tokens revoked, then a fresh token verified."""
+        if not users:
+            return HTML("<p>No password rotated: list users in <code>rotate_users</code> to rotate theirs.</p>")
+        result = self.runbook.rotate(users)
+        if self.runbook.plan:
+            return Tables(changes_table(result))
+        rotated = sorted({c.name for c in result.changes if c.resource == "password"})
+        checks = self.runbook.verify_sign_in(rotated)
+        return Tables(
+            changes_table(result),
+            Table(
+                ["user", "fresh token"], [[c["user"], c["status"]] for c in checks], "Signing in with the new password"
+            ),
+        )
 
     # -- 03 groups ----------------------------------------------------------------------
 
@@ -194,39 +262,37 @@ class NotebookRunbook:
         groups = form.values()
         names = {g["name"] for g in groups}
         memberships = {u: [g for g in gs if g in names] for u, gs in self.params.memberships.items()}
-        self._reparse(groups=groups, memberships=memberships)
-        return Tables(self.stage("groups"), self.groups_table())
+        saved = self._commit(groups=groups, memberships=memberships)
+        return Tables(saved, self.stage("groups"), self.groups_table())
 
     def groups_table(self) -> Table:
         pool = self.runbook.pool()
         with aws_errors("listing groups"):
             found = groups_stage.pool_groups(self.runbook.ctx, pool["Id"]) if pool else {}
+        listed = {g.name for g in self.params.groups}
         return Table(
-            ["group", "description"],
-            [[g["GroupName"], g.get("Description", "")] for g in sorted(found.values(), key=lambda g: g["GroupName"])],
+            ["group", "description", "in the params"],
+            [
+                [g["GroupName"], g.get("Description", ""), "yes" if g["GroupName"] in listed else "no"]
+                for g in sorted(found.values(), key=lambda g: g["GroupName"])
+            ],
             "Groups in the pool",
         )
 
     # -- 04 memberships -------------------------------------------------------------------
 
-    def memberships_form(self) -> MembershipsForm:
-        """Users and groups from the params *and* the pool (a form in 02/03 may have added some)."""
-        users, groups, current = self._pool_directory()
-        # Users of the params file start from the params (so a headless run applies them
-        # unchanged, removals included); users known only to the pool from what they have.
-        listed = {u.name for u in self.params.users}
-        chosen = {u: list(self.params.memberships.get(u, [])) if u in listed else current.get(u, []) for u in users}
-        return MembershipsForm(users, groups, chosen)
+    def memberships_form(self, page_size: int = 25) -> MembershipsForm:
+        """The params file's users and groups, ticked as the params say. (Users made outside
+        the runbook join the params through ``cognito-runbook adopt --write-params``.)"""
+        return MembershipsForm(
+            [u.name for u in self.params.users],
+            [g.name for g in self.params.groups],
+            self.params.memberships,
+            page_size,
+        )
 
     def apply_memberships(self, form: MembershipsForm) -> Tables:
-        listed = {u.name for u in self.params.users}
-        user_entries = [u.model_dump(exclude_none=True) for u in self.params.users]
-        user_entries += [
-            {"name": u, "password": "prompt"} for u in form.users if u not in listed
-        ]  # already in the pool
-        group_entries = [g.model_dump(exclude_none=True) for g in self.params.groups]
-        group_entries += [{"name": g} for g in form.groups if g not in {x.name for x in self.params.groups}]
-        self._reparse(users=user_entries, groups=group_entries, memberships=form.values())
+        saved = self._commit(memberships={u: g for u, g in form.values().items() if g})
         changes = self.stage("memberships")
         pool = self.runbook.pool()
         with aws_errors("listing memberships"):
@@ -236,31 +302,7 @@ class NotebookRunbook:
             [[u, ", ".join(sorted(g))] for u, g in sorted(current.items())],
             "Memberships in the pool",
         )
-        return Tables(changes, members)
-
-    def _pool_directory(self) -> tuple[list[str], list[str], dict[str, list[str]]]:
-        """Users and groups of the params and of the pool, and the pool's memberships."""
-        ctx, pool = self.runbook.ctx, self.runbook.pool()
-        users = [u.name for u in self.params.users]
-        groups = [g.name for g in self.params.groups]
-        if pool is None:
-            return users, groups, {}
-        with aws_errors("reading the pool's users and groups"):
-            users += [
-                name
-                for name in (sign_in_name(ctx, u) for u in users_stage.pool_users(ctx, pool["Id"]).values())
-                if name not in users
-            ]
-            existing_groups = groups_stage.pool_groups(ctx, pool["Id"])
-            groups += [g for g in existing_groups if g not in groups]
-            current = memberships_stage.pool_memberships(ctx, pool["Id"], [g for g in groups if g in existing_groups])
-        return users, groups, current
-
-    def _reparse(self, **changes) -> None:
-        raw = self.params.model_dump(exclude_none=True)
-        raw.update(changes)
-        params = parse_params(raw, source="the form")
-        self.runbook.params = params
+        return Tables(saved, changes, members)
 
     # -- 05 / 06 ---------------------------------------------------------------------------
 
@@ -314,27 +356,15 @@ class NotebookRunbook:
         for user in [*self.params.users, *extra]:
             if users and user.name not in users:
                 continue
+            if not user.enabled:
+                results.append({"user": user.name, "status": f"{DISABLED}: Cognito refuses its sign-in"})
+                continue
             with aws_errors(f"reading the password of {user.name}"):
                 password = store.existing(user)
             if password is None:
                 results.append({"user": user.name, "status": f"skipped: no password available from '{user.password}'"})
                 continue
-            try:
-                tokens = get_tokens(out.token_url, user.name, password)
-                id_claims = verifier.verify(tokens.id_token, "id")
-                access_claims = verifier.verify(tokens.access_token, "access")
-            except TokenError as err:
-                results.append({"user": user.name, "status": f"failed: {err}"})
-                continue
-            results.append(
-                {
-                    "user": user.name,
-                    "status": "verified",
-                    "tokens": tokens,
-                    "id_claims": id_claims,
-                    "access_claims": access_claims,
-                }
-            )
+            results.append(fetch_verified(out.token_url, verifier, user.name, password))
         if record:
             self._record_tokens(results)
         return results
@@ -346,7 +376,7 @@ class NotebookRunbook:
         for r in results:
             user = next((u for u in self.params.users if u.name == r["user"]), None)
             source = user.password if user else "generate"
-            if r["status"] == "verified" or source == "prompt":
+            if r["status"] == "verified" or source == "prompt" or r["status"].startswith(DISABLED):
                 continue
             problems.append(
                 f"  - {r['user']}: {r['status']}. {_token_fix(self.params.stack, r['user'], source, r['status'])}"
@@ -449,7 +479,7 @@ class NotebookRunbook:
             return os.environ[redirect_url_env]
         store = PasswordStore(self.runbook.ctx)
         for u in self.params.users:
-            if user in (None, u.name):
+            if user in (None, u.name) and u.enabled:
                 with aws_errors(f"reading the password of {u.name}"):
                     password = store.existing(u)
                 if password:
@@ -485,7 +515,7 @@ class NotebookRunbook:
         first params user whose password the runbook can read)."""
         from .preflight import db2_preflight
 
-        candidates = [user] if user else [u.name for u in self.params.users]
+        candidates = [user] if user else [u.name for u in self.params.users if u.enabled]
         for name in candidates:
             results = [r for r in self.tokens_via_api([name], record=False) if r.get("tokens")]
             if results:

@@ -172,6 +172,7 @@ class UserParams(_Model):
     name: str = Field(min_length=1, max_length=128)
     email: str | None = None
     password: str = "generate"
+    enabled: bool = True  # false: the user stays (groups, password) but cannot sign in or get tokens
 
     @field_validator("email")
     @classmethod
@@ -207,6 +208,9 @@ class Params(_Model):
     users: list[UserParams] = Field(default_factory=list)
     groups: list[GroupParams] = Field(default_factory=list)
     memberships: dict[str, list[str]] = Field(default_factory=dict)
+    # true: users and groups in the pool that the params do not list are deleted (their
+    # memberships go with them). Never by default: a pool may hold people made elsewhere.
+    prune: bool = False
 
     @field_validator("region")
     @classmethod

@@ -182,6 +182,19 @@ class PasswordStore:
                 self.ctx.progress(f"secret {name}: name still held by a deleted secret; waiting")
             time.sleep(2.0)
 
+    def replace(self, user: str, password: str, detail: str) -> None:
+        """A new value for the user's secret (Secrets Manager keeps the old one as AWSPREVIOUS)."""
+        self.ctx.apply(
+            self.stage,
+            "update",
+            "secret",
+            secret_name(self.ctx.stack, user),
+            self.ctx.client("secretsmanager").put_secret_value,
+            detail=detail,
+            SecretId=secret_name(self.ctx.stack, user),
+            SecretString=password,
+        )
+
     def _restore(self, name: str, password: str) -> None:
         secrets_manager = self.ctx.client("secretsmanager")
         self.ctx.apply(

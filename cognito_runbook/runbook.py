@@ -25,8 +25,10 @@ from .backend import Backend, connect
 from .constants import locks_dir
 from .errors import StageError, UsageError, at_aws_boundary, aws_errors
 from .params import Params, load_params
+from .passwords import PasswordStore
 from .stages import groups, memberships, token_api, token_function, user_pool, users
 from .stages.common import ACTIONS, Change, Context, NameClaim
+from .tokens import TokenVerifier, fetch_verified
 
 LOCK_TIMEOUT = 600  # seconds to wait for another run's stage on this machine
 TEARDOWN_NOTEBOOK = 99
@@ -57,7 +59,7 @@ STAGES: dict[str, Stage] = {
         Stage(
             "users",
             2,
-            lambda ctx, found: users.ensure_users(ctx, found.pool),
+            lambda ctx, found: users.ensure_users(ctx, found.pool, found.client_id if ctx.reset_passwords else None),
             users.delete_user_secrets,
             needs=("pool",),
             names=users.name_claims,
@@ -121,6 +123,11 @@ class Found:
         if name not in self._cache:
             self._cache[name] = lookup()
         return self._cache[name]
+
+    def seed(self, **resources: Any) -> None:
+        """Take resources as given instead of looking them up (adopting: a hand-built pool
+        seen as it will be once tagged)."""
+        self._cache.update(resources)
 
     def forget(self, *names: str) -> None:
         for name in names:
@@ -255,11 +262,20 @@ class Runbook:
         self.run_dir = Path(run_dir) if run_dir else None
 
     @classmethod
-    def open(cls, params_file: str | Path, plan: bool = False, overrides: dict | None = None, **kwargs) -> Runbook:
+    def open(
+        cls,
+        params_file: str | Path,
+        plan: bool = False,
+        overrides: dict | None = None,
+        reset_passwords: bool = False,
+        **kwargs,
+    ) -> Runbook:
         params = load_params(params_file, overrides)
         with aws_errors("connecting"):
             backend = connect(params, plan=plan)
-        return cls(params, backend, **kwargs)
+        runbook = cls(params, backend, **kwargs)
+        runbook.ctx.reset_passwords = reset_passwords
+        return runbook
 
     @property
     def params(self) -> Params:
@@ -328,6 +344,38 @@ class Runbook:
         finally:
             self.found.forget_all()
         return self._finish("teardown", started, before, writes)
+
+    def rotate(self, users_named: list[str] | None = None) -> StageResult:
+        """New generated passwords for the named users (default: every generated one), their
+        refresh tokens revoked. In a plan, what would rotate."""
+        started, before, writes = time.monotonic(), len(self.ctx.changes), self._writes()
+        users.users_to_rotate(self.ctx, users_named)  # refuse unknown names before any look-up
+        with aws_errors("rotate"), self._stack_lock():
+            pool = self.found.pool
+            if pool is None:
+                raise StageError(
+                    f"rotate: {self._describe('pool')} not found; run the user_pool stage (notebook 01) first"
+                )
+            users.rotate_passwords(self.ctx, pool, users_named)
+        return self._finish("rotate", started, before, writes)
+
+    @at_aws_boundary
+    def verify_sign_in(self, names: list[str]) -> list[dict]:
+        """``GET /token`` for each user with the password the runbook has, both tokens verified
+        against the pool's keys (see ``tokens.fetch_verified``)."""
+        out = self.outputs("client_id", "issuer", "jwks_url", "token_url")
+        if not out.token_url:
+            return [{"user": n, "status": "not checked: no getToken API yet (notebook 06)"} for n in names]
+        verifier, store = TokenVerifier.for_stack(out), PasswordStore(self.ctx)
+        by_name = {u.name: u for u in self.params.users}
+        results = []
+        for name in names:
+            password = store.existing(by_name[name])
+            if password is None:
+                results.append({"user": name, "status": "not checked: no password to sign in with"})
+            else:
+                results.append(fetch_verified(out.token_url, verifier, name, password))
+        return results
 
     def _check_needs(self, stage: Stage) -> None:
         if self.plan:

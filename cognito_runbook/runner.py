@@ -64,6 +64,7 @@ def run(
     notebooks_dir: Path = NOTEBOOKS_DIR,
     progress: Callable[[str], None] = print,
     confirm_stack: str = "",
+    reset_passwords: bool = False,
 ) -> RunResult:
     skip_slow_optional_imports()
     import papermill
@@ -96,6 +97,7 @@ def run(
                         "plan": plan,
                         "run_dir": str(run_dir),
                         **({"confirm_stack": confirm_stack} if notebook_number(notebook) == TEARDOWN_NOTEBOOK else {}),
+                        **({"reset_passwords": True} if reset_passwords else {}),
                     },
                     kernel_name="python3",
                     km=km,

@@ -14,9 +14,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cognito_runbook"
 LAYERS = [
     ("entry points", {"cli", "docs"}),
     ("presentation", {"notebook", "runner", "widgets"}),
-    ("pipeline", {"runbook", "preflight", "summary", "kernels", "iam_policy"}),
+    ("pipeline", {"runbook", "preflight", "summary", "kernels", "iam_policy", "adopt"}),
     ("stages", {"stages"}),
-    ("services", {"passwords", "aws", "backend", "params", "tokens", "oauth", "db2", "display", "contract"}),
+    (
+        "services",
+        {"passwords", "aws", "backend", "params", "params_file", "tokens", "oauth", "db2", "display", "contract"},
+    ),
     ("local AWS", {"local"}),  # a separate program: only the foundation below it
     ("foundation", {"constants", "errors"}),
 ]

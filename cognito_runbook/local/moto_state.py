@@ -225,6 +225,7 @@ def patch_moto(delay: float | None = None) -> None:
         _patch_iam_and_lambda()
         _patch_secrets()
         _patch_stage_updates()
+        _patch_pool_tagging()
 
 
 def _invalid(message: str):
@@ -280,6 +281,44 @@ def _patch_user_pools() -> None:
     CognitoIdpBackend.create_user_pool = create_user_pool
     CognitoIdpBackend.update_user_pool = update_user_pool
     CognitoIdpBackend.delete_user_pool = delete_user_pool
+
+
+def _patch_pool_tagging() -> None:
+    """moto 5.2 has no TagResource, UntagResource or ListTagsForResource for user pools.
+    As AWS: tags are the pool's UserPoolTags (DescribeUserPool shows them); TagResource adds
+    or overwrites keys; an unknown pool ARN is ResourceNotFoundException.
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_TagResource.html"""
+    from moto.cognitoidp.exceptions import ResourceNotFoundError
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult, EmptyResult
+
+    def pool_of(response):
+        arn = response._get_param("ResourceArn") or ""
+        pool = response.backend.user_pools.get(arn.rsplit("/", 1)[-1])
+        if pool is None or pool.arn != arn:
+            raise ResourceNotFoundError(f"User pool {arn} does not exist.")
+        return pool
+
+    def tag_resource(self):
+        pool = pool_of(self)
+        tags = dict(pool.extended_config.get("UserPoolTags") or {})
+        tags.update(self._get_param("Tags") or {})
+        pool.extended_config["UserPoolTags"] = tags
+        return EmptyResult()
+
+    def untag_resource(self):
+        pool = pool_of(self)
+        keys = set(self._get_param("TagKeys") or [])
+        tags = {k: v for k, v in (pool.extended_config.get("UserPoolTags") or {}).items() if k not in keys}
+        pool.extended_config["UserPoolTags"] = tags
+        return EmptyResult()
+
+    def list_tags_for_resource(self):
+        return ActionResult({"Tags": dict(pool_of(self).extended_config.get("UserPoolTags") or {})})
+
+    CognitoIdpResponse.tag_resource = tag_resource
+    CognitoIdpResponse.untag_resource = untag_resource
+    CognitoIdpResponse.list_tags_for_resource = list_tags_for_resource
 
 
 def _check_validity_days(config: dict) -> None:

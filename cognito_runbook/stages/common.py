@@ -58,6 +58,9 @@ class Context:
     backend: Backend
     changes: list[Change] = field(default_factory=list)
     passwords: dict[str, str] = field(default_factory=dict, repr=False)  # typed in a form; memory only
+    # Set a CONFIRMED user's password again when the one the runbook has (env:VAR, typed)
+    # no longer signs in: only when asked (--reset-passwords), since it overwrites a password.
+    reset_passwords: bool = False
     progress: Callable[[str], None] | None = None
 
     @property

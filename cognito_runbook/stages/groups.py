@@ -8,7 +8,7 @@ uses the names as Db2 group names, so ``DB2ADMIN`` here is ``DB2ADMIN`` in
 from __future__ import annotations
 
 from ..aws import managed_drift, paginate, update_request
-from .common import Context
+from .common import Context, sign_in_name
 
 STAGE = "groups"
 
@@ -43,3 +43,25 @@ def ensure_groups(ctx: Context, pool: dict | None) -> None:
             ctx.apply(STAGE, "update", "group", group.name, cognito.update_group, detail=", ".join(drift), **request)
         else:
             ctx.unchanged(STAGE, "group", group.name)
+    if pool and ctx.params.prune:
+        _prune(ctx, pool, existing)
+
+
+def _prune(ctx: Context, pool: dict, existing: dict[str, dict]) -> None:
+    """``prune: true``: delete the pool's groups the params do not list (Db2 then no longer
+    sees them for any user). Each row names the members who lose the group."""
+    cognito = ctx.client("cognito-idp")
+    listed = {g.name for g in ctx.params.groups}
+    for name in sorted(set(existing) - listed):
+        members = paginate(cognito, "list_users_in_group", "Users", UserPoolId=pool["Id"], GroupName=name)
+        who = f"; members: {', '.join(sorted(sign_in_name(ctx, u) for u in members))}" if members else ""
+        ctx.apply(
+            STAGE,
+            "delete",
+            "group",
+            name,
+            cognito.delete_group,
+            detail=f"not in the params (prune: true){who}",
+            UserPoolId=pool["Id"],
+            GroupName=name,
+        )

@@ -11,10 +11,11 @@ from botocore.exceptions import ClientError
 
 from ..aws import error_code, error_message, owned_by, owner, paginate
 from ..errors import StageError
-from ..passwords import PasswordStore, secret_name, stack_secrets
+from ..passwords import PasswordStore, generate_password, secret_name, stack_secrets
 from .common import UNTAGGED, Context, NameClaim, sign_in_name
 
 STAGE = "users"
+ROTATE = "rotate"  # what rotation's changes are recorded under
 LOST_PASSWORD_FIX = (
     "Delete the user in the pool (the next run recreates it with a new generated password), or set a new "
     "password with `aws cognito-idp admin-set-user-password --permanent` and store it in the user's secret"
@@ -24,10 +25,10 @@ LOST_PASSWORD_FIX = (
 def pool_users(ctx: Context, pool_id: str) -> dict[str, dict]:
     """All users of the pool by user name, in one paginated listing (no per-user reads)."""
     users = paginate(ctx.client("cognito-idp"), "list_users", "Users", UserPoolId=pool_id)
-    return {_key(ctx, sign_in_name(ctx, u)): u for u in users}
+    return {user_key(ctx, sign_in_name(ctx, u)): u for u in users}
 
 
-def _key(ctx: Context, name: str) -> str:
+def user_key(ctx: Context, name: str) -> str:
     return name if ctx.params.user_pool.case_sensitive_usernames else name.lower()
 
 
@@ -35,42 +36,17 @@ def _email(user: dict) -> str | None:
     return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "email"), None)
 
 
-def ensure_users(ctx: Context, pool: dict | None) -> None:
+def ensure_users(ctx: Context, pool: dict | None, client_id: str | None = None) -> None:
+    """Every params user CONFIRMED, with its e-mail and enabled state; with ``prune: true``
+    the pool's other users deleted. ``client_id`` is needed only with ``ctx.reset_passwords``."""
     store = PasswordStore(ctx, stage=STAGE)
     existing = pool_users(ctx, pool["Id"]) if pool else {}
     for index, user in enumerate(ctx.params.users):
-        have = existing.get(_key(ctx, user.name))
+        have = existing.get(user_key(ctx, user.name))
         if have is None:
             _create(ctx, pool, user, index, store)
-        elif have["UserStatus"] != "CONFIRMED":
-            # An interrupted run left the user with a temporary password: finish the job.
-            password = None if ctx.plan else store.resolve(user, index)
-            _call(
-                ctx,
-                index,
-                user.name,
-                "update",
-                ctx.client("cognito-idp").admin_set_user_password,
-                detail=f"{have['UserStatus']} -> CONFIRMED",
-                UserPoolId=pool["Id"],
-                Username=user.name,
-                Password=password,
-                Permanent=True,
-            )
-        elif user.email and _email(have) != user.email:
-            _call(
-                ctx,
-                index,
-                user.name,
-                "update",
-                ctx.client("cognito-idp").admin_update_user_attributes,
-                detail="email",
-                UserPoolId=pool["Id"],
-                Username=user.name,
-                UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}],
-            )
         else:
-            ctx.unchanged(STAGE, "user", user.name, "CONFIRMED")
+            _converge(ctx, pool, user, index, have, store, client_id)
         if have is not None and user.password == "generate" and not store.has_secret(user.name):
             ctx.missing(
                 STAGE,
@@ -78,14 +54,123 @@ def ensure_users(ctx: Context, pool: dict | None) -> None:
                 secret_name(ctx.stack, user.name),
                 f"{user.name}'s generated password is lost: nothing can get tokens for the user. {LOST_PASSWORD_FIX}",
             )
+    if pool and ctx.params.prune:
+        _prune(ctx, pool, existing)
     if pool and not ctx.plan and any(c.is_change for c in ctx.changes_of(STAGE)):
         _check_confirmed(ctx, pool["Id"])
+
+
+def _converge(ctx: Context, pool: dict, user, index: int, have: dict, store: PasswordStore, client_id) -> None:
+    cognito = ctx.client("cognito-idp")
+    before = len(ctx.changes)
+    if have["UserStatus"] != "CONFIRMED":
+        # An interrupted run left the user with a temporary password: finish the job.
+        _set_password(ctx, pool, user, index, store, f"{have['UserStatus']} -> CONFIRMED")
+    elif ctx.reset_passwords and _password_outdated(ctx, pool, user, store, client_id):
+        _set_password(
+            ctx, pool, user, index, store, f"the password from '{user.password}' no longer signs in: set again"
+        )
+    if user.email and _email(have) != user.email:
+        _call(
+            ctx,
+            index,
+            user.name,
+            "update",
+            cognito.admin_update_user_attributes,
+            detail="email",
+            UserPoolId=pool["Id"],
+            Username=user.name,
+            UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}],
+        )
+    if have.get("Enabled", True) != user.enabled:
+        _set_enabled(ctx, pool, user.name, user.enabled)
+    if len(ctx.changes) == before:
+        ctx.unchanged(STAGE, "user", user.name, "CONFIRMED" + ("" if user.enabled else ", disabled"))
+
+
+def _set_password(ctx: Context, pool: dict, user, index: int, store: PasswordStore, detail: str) -> None:
+    password = None if ctx.plan else store.resolve(user, index)
+    _call(
+        ctx,
+        index,
+        user.name,
+        "update",
+        ctx.client("cognito-idp").admin_set_user_password,
+        detail=detail,
+        UserPoolId=pool["Id"],
+        Username=user.name,
+        Password=password,
+        Permanent=True,
+    )
+
+
+def _set_enabled(ctx: Context, pool: dict, name: str, enabled: bool) -> None:
+    """AdminDisableUser: the user can no longer sign in (GET /token answers 401) and Cognito
+    revokes the user's tokens for its own APIs; tokens already issued stay valid for Db2,
+    which checks them offline, until they expire."""
+    cognito = ctx.client("cognito-idp")
+    call = cognito.admin_enable_user if enabled else cognito.admin_disable_user
+    detail = "disabled -> enabled" if enabled else "enabled -> disabled (enabled: false)"
+    ctx.apply(STAGE, "update", "user", name, call, detail=detail, UserPoolId=pool["Id"], Username=name)
+
+
+def _password_outdated(ctx: Context, pool: dict, user, store: PasswordStore, client_id: str | None) -> bool:
+    """Whether the password the runbook has for a CONFIRMED user no longer signs in (it was
+    changed outside, or its env variable now holds a new one). One sign-in per user, and
+    only when asked: a failed sign-in counts towards Cognito's lock-out of the user."""
+    if not user.enabled:
+        return False  # a disabled user cannot sign in whatever the password
+    password = store.existing(user)
+    if password is None:
+        return False  # nothing to compare with (prompt without a typed password, unset env)
+    if client_id is None:
+        raise StageError("users: --reset-passwords needs the app client to test passwords; run notebook 01 first")
+    try:
+        ctx.client("cognito-idp").admin_initiate_auth(
+            UserPoolId=pool["Id"],
+            ClientId=client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": user.name, "PASSWORD": password},
+        )
+        return False
+    except ClientError as err:
+        if error_code(err) in ("NotAuthorizedException", "PasswordResetRequiredException"):
+            return True
+        raise
+
+
+def _prune(ctx: Context, pool: dict, existing: dict[str, dict]) -> None:
+    """``prune: true``: delete the pool's users the params do not list. Each row names the
+    groups the user leaves; a generated password this stack kept for the user goes too."""
+    cognito = ctx.client("cognito-idp")
+    listed = {user_key(ctx, u.name) for u in ctx.params.users}
+    ours = {s["Name"]: s for s in stack_secrets(ctx) if owned_by(s.get("Tags"), ctx.stack)}
+    for key in sorted(set(existing) - listed):
+        have = existing[key]
+        name = sign_in_name(ctx, have)
+        groups = paginate(
+            cognito, "admin_list_groups_for_user", "Groups", UserPoolId=pool["Id"], Username=have["Username"]
+        )
+        leaves = f"; leaves {', '.join(sorted(g['GroupName'] for g in groups))}" if groups else ""
+        ctx.apply(
+            STAGE,
+            "delete",
+            "user",
+            name,
+            cognito.admin_delete_user,
+            detail=f"not in the params (prune: true){leaves}",
+            UserPoolId=pool["Id"],
+            Username=have["Username"],
+        )
+        secret = ours.get(secret_name(ctx.stack, name))
+        if secret is not None:
+            _delete_secret(ctx, secret)
 
 
 def _create(ctx: Context, pool: dict | None, user, index: int, store: PasswordStore) -> None:
     cognito = ctx.client("cognito-idp")
     if pool is None or ctx.plan:  # a plan needs no password: nothing is created
-        ctx.apply(STAGE, "create", "user", user.name)
+        ctx.apply(STAGE, "create", "user", user.name, detail="" if user.enabled else "disabled (enabled: false)")
         return
     password = store.resolve(user, index)
     email = user.email or (user.name if ctx.params.user_pool.sign_in == "email" else None)
@@ -111,6 +196,8 @@ def _create(ctx: Context, pool: dict | None, user, index: int, store: PasswordSt
         # Leave nothing half-made: a user who can never sign in is worse than none.
         cognito.admin_delete_user(UserPoolId=pool["Id"], Username=user.name)
         raise _user_error(err, index, user.name) from None
+    if not user.enabled:
+        _set_enabled(ctx, pool, user.name, False)
 
 
 def _call(ctx: Context, index: int, name: str, action: str, call, detail: str = "", **kwargs):
@@ -135,7 +222,7 @@ def _user_error(err: ClientError, index: int, name: str) -> StageError:
 
 def _check_confirmed(ctx: Context, pool_id: str) -> None:
     users = pool_users(ctx, pool_id)
-    wanted = {_key(ctx, u.name) for u in ctx.params.users}
+    wanted = {user_key(ctx, u.name) for u in ctx.params.users}
     stuck = sorted(k for k, u in users.items() if k in wanted and u["UserStatus"] != "CONFIRMED")
     if stuck:
         raise StageError(
@@ -154,15 +241,97 @@ def name_claims(ctx: Context) -> list[NameClaim]:
 
 def delete_user_secrets(ctx: Context) -> None:
     """Generated passwords live in Secrets Manager; remove the ones this stack made."""
-    secrets = ctx.client("secretsmanager")
     for secret in stack_secrets(ctx):
         if owned_by(secret.get("Tags"), ctx.stack):
-            ctx.apply(
-                STAGE,
-                "delete",
-                "secret",
-                secret["Name"],
-                secrets.delete_secret,
-                SecretId=secret["ARN"],
-                ForceDeleteWithoutRecovery=True,
+            _delete_secret(ctx, secret)
+
+
+def _delete_secret(ctx: Context, secret: dict) -> None:
+    ctx.apply(
+        STAGE,
+        "delete",
+        "secret",
+        secret["Name"],
+        ctx.client("secretsmanager").delete_secret,
+        SecretId=secret["ARN"],
+        ForceDeleteWithoutRecovery=True,
+    )
+
+
+# -- rotation ---------------------------------------------------------------------------
+
+
+def users_to_rotate(ctx: Context, names: list[str] | None) -> list:
+    """The params users to rotate (all generated ones when ``names`` is empty). Refuses,
+    before any change, names the params do not list and passwords the runbook does not keep."""
+    by_name = {u.name: u for u in ctx.params.users}
+    unknown = [n for n in names or [] if n not in by_name]
+    if unknown:
+        raise StageError(f"rotate: no user {', '.join(unknown)} in the params; users are {', '.join(by_name)}")
+    chosen = [by_name[n] for n in names] if names else [u for u in ctx.params.users if u.password == "generate"]
+    kept_elsewhere = [u for u in chosen if u.password != "generate"]
+    if kept_elsewhere:
+        lines = "\n".join(
+            f"  - {u.name}: its password comes from '{u.password}'; "
+            + (
+                f"put the new one in {u.password[4:]} and run with --reset-passwords"
+                if u.password.startswith("env:")
+                else "type the new one in the users form (notebook 02) and run it with reset_passwords = True"
             )
+            for u in kept_elsewhere
+        )
+        raise StageError(f"rotate: the runbook only rotates generated passwords (nothing was changed):\n{lines}")
+    if not chosen:
+        raise StageError("rotate: no params user has a generated password (password: generate)")
+    return chosen
+
+
+def rotate_passwords(ctx: Context, pool: dict, names: list[str] | None = None) -> list[str]:
+    """A new generated password for each user: stored in Secrets Manager first (the old one
+    stays there as AWSPREVIOUS, and is put back if Cognito refuses the new one), set
+    permanent in Cognito, then the user's refresh tokens revoked (AdminUserGlobalSignOut).
+    Returns the users rotated."""
+    users = users_to_rotate(ctx, names)
+    existing = pool_users(ctx, pool["Id"])
+    absent = [u.name for u in users if user_key(ctx, u.name) not in existing]
+    if absent:
+        raise StageError(f"rotate: {', '.join(absent)} not in the pool yet; run the users stage (notebook 02) first")
+    store = PasswordStore(ctx, stage=ROTATE)
+    cognito = ctx.client("cognito-idp")
+    for user in users:
+        old = None if ctx.plan else store.existing(user)
+        if not ctx.plan and old is None:
+            raise StageError(
+                f"rotate: {user.name}'s secret {secret_name(ctx.stack, user.name)} is missing. {LOST_PASSWORD_FIX}"
+            )
+        new = generate_password(ctx.params.user_pool.password_policy)
+        store.replace(user.name, new, "new generated password")
+        try:
+            ctx.apply(
+                ROTATE,
+                "update",
+                "password",
+                user.name,
+                cognito.admin_set_user_password,
+                detail="set permanent",
+                UserPoolId=pool["Id"],
+                Username=user.name,
+                Password=new,
+                Permanent=True,
+            )
+        except ClientError as err:
+            store.replace(user.name, old, "put back: Cognito refused the new password")
+            raise StageError(
+                f"rotate: {user.name}: {error_code(err)}: {error_message(err)}; the old password still works"
+            ) from None
+        ctx.apply(
+            ROTATE,
+            "update",
+            "refresh tokens",
+            user.name,
+            cognito.admin_user_global_sign_out,
+            detail="revoked (AdminUserGlobalSignOut)",
+            UserPoolId=pool["Id"],
+            Username=user.name,
+        )
+    return [u.name for u in users]
