@@ -292,7 +292,7 @@ class NotebookRunbook:
         )
 
     def apply_memberships(self, form: MembershipsForm) -> Tables:
-        saved = self._commit(memberships={u: g for u, g in form.values().items() if g})
+        saved = self._commit(memberships=form.values())
         changes = self.stage("memberships")
         pool = self.runbook.pool()
         with aws_errors("listing memberships"):
