@@ -17,10 +17,10 @@ from . import oauth, summary
 from .constants import run_dir as resolve_run_dir
 from .display import Diff, Table, Tables, changes_table, key_value_table
 from .errors import ParamsError, RunbookError, StageError, aws_errors
-from .params import Params, UserParams, parse_params
+from .params import Params, UserParams, load_params, parse_params
 from .params_file import ParamsEdit
 from .passwords import PasswordStore, secret_name
-from .runbook import Runbook, StackOutputs
+from .runbook import Runbook, StackOutputs, StageResult
 from .stages import groups as groups_stage
 from .stages import memberships as memberships_stage
 from .stages import token_function as token_function_stage
@@ -198,6 +198,35 @@ class NotebookRunbook:
             self._file_text = edit.original
         self.runbook.params = params
         return Diff(diff, caption) if diff else None
+
+    # -- 01 adopting a pool built by hand ----------------------------------------------------
+
+    def adopt(self, pool_id: str = "", confirm: bool = False, **resources: str) -> Tables | HTML:
+        """Compare a hand-built pool (and ``client_id``, ``function``, ``api_id``) with the
+        params; with ``confirm``, write what AWS has into the params file and tag them as the
+        stack's. Without a ``pool_id`` there is nothing to do."""
+        from . import adopt
+
+        if not pool_id:
+            return HTML("<p>Nothing to adopt: set <code>adopt_pool_id</code> to adopt a pool built by hand.</p>")
+        survey = adopt.survey(self.runbook, self.params_path, pool_id, write_params=True, **resources)
+        edit = survey.edit
+        if not confirm or self.runbook.plan:
+            preview = Diff(edit.diff(), f"Would change {self.params_path.name}") if edit.changed else None
+            display(Tables(*adopt.report(survey).tables, preview))
+            # Stop here: the next cell would otherwise create a new pool beside the one to adopt.
+            raise RunbookError(
+                f"adopting {pool_id}: nothing was changed. Review the tables above, then set adopt_confirm = True "
+                "and run the notebook again"
+            )
+        diff = edit.diff()
+        changes = adopt.adopt(survey)
+        self._file_text = edit.original
+        self.runbook.params = load_params(self.params_path)
+        return Tables(
+            Diff(diff, f"Saved to {self.params_path}") if diff else None,
+            changes_table(StageResult("adopt", changes, 0.0)),
+        )
 
     # -- 02 users ---------------------------------------------------------------------
 

@@ -59,11 +59,15 @@ def lab(local_aws, tmp_path_factory):
     """JupyterLab serving a copy of the notebooks (outputs cleared) and params."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "params", root / "params")
-    raw = yaml.safe_load((root / "params" / "local.yaml").read_text())
-    raw.update(stack="browser-stack")
-    raw["user_pool"]["domain_prefix"] = "browser-stack"
-    raw["token_function"]["name"] = "generateToken-browser"
-    (root / "params" / "local.yaml").write_text(yaml.safe_dump(raw))
+    text = (ROOT / "params" / "local.yaml").read_text()  # edited as a person would: its comments stay
+    for old, new in (
+        ("stack: db2-local ", "stack: browser-stack "),
+        ("domain_prefix: db2-local-demo", "domain_prefix: browser-stack"),
+        ("# name: generateToken ", "name: generateToken-browser "),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    (root / "params" / "local.yaml").write_text(text)
     (root / "notebooks").mkdir()
     for source in sorted((ROOT / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(source, as_version=4)
@@ -239,6 +243,7 @@ def screenshot_on_failure(page, request):
 
 
 def test_person_adds_a_user_and_a_group_and_gets_tokens(lab, page, local_aws, screenshot_on_failure):
+    from cognito_runbook import runner
     from cognito_runbook.backend import Backend
     from cognito_runbook.params import load_params
     from cognito_runbook.runbook import Runbook
@@ -286,7 +291,7 @@ def test_person_adds_a_user_and_a_group_and_gets_tokens(lab, page, local_aws, sc
     open_notebook(page, lab, "04_memberships.ipynb")
     run_all(page)
     row = current(page).locator(".widget-hbox", has=page.locator(".widget-label", has_text=NEW_USER)).first
-    row.locator("select").select_option(NEW_GROUP)
+    row.locator(f".membership-{NEW_GROUP} input[type='checkbox']").check()
     run_cell(page, "rb.apply_memberships(memberships_form)")
     current(page).locator(".jp-CodeCell", has_text="rb.apply_memberships(memberships_form)").first.get_by_text(
         f"{NEW_USER} -> {NEW_GROUP}"
@@ -301,6 +306,14 @@ def test_person_adds_a_user_and_a_group_and_gets_tokens(lab, page, local_aws, sc
     assert [g["GroupName"] for g in groups_of_user] == [NEW_GROUP]
 
     rb.provision(["token_function", "token_api"])
+    # The forms saved to the params file: the scheduled run's plan agrees with the person.
+    on_disk = (root / "params" / "local.yaml").read_text()
+    assert "# tags everything this runbook creates" in on_disk and "# named exactly as the Db2 groups" in on_disk
+    saved = yaml.safe_load(on_disk)
+    assert NEW_USER in [u["name"] for u in saved["users"]] and NEW_GROUP in saved["memberships"][NEW_USER]
+    plan = runner.run(root / "params" / "local.yaml", root / "runs" / "plan", plan=True, progress=lambda _: None)
+    assert plan.exit_code == 0, (root / "runs" / "plan" / "summary.txt").read_text()
+
     open_notebook(page, lab, "07_tokens_via_api.ipynb")
     run_all(page)
     claims = current(page).locator("table", has_text=f"{NEW_USER}: ID token claims (verified)").first

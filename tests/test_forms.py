@@ -131,7 +131,9 @@ def test_a_form_session_saves_to_the_params_file_and_the_plan_then_sees_no_drift
     assert raw["memberships"]["dbuser3"] == ["DB2USERS", "DB2DEV"] and raw["memberships"]["appuser"] == []
 
     plan = Runbook.open(path, plan=True)
-    drift = [c for r in plan.provision(["user_pool", "users", "groups", "memberships"]) for c in r.changes if c.is_change]
+    drift = [
+        c for r in plan.provision(["user_pool", "users", "groups", "memberships"]) for c in r.changes if c.is_change
+    ]
     assert drift == []
 
     again = open_runbook(str(path))  # headless: the forms as the file fills them
