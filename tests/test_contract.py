@@ -25,11 +25,12 @@ from cognito_runbook import contract, iam_policy, runner
 from cognito_runbook.aws import is_write
 from cognito_runbook.constants import RECORD_REQUESTS_ENV
 from cognito_runbook.local import control
+from cognito_runbook.runbook import Runbook
 
 pytestmark = pytest.mark.e2e
 CONTRACTS = ROOT / "tests" / "contracts"
 OPERATIONS = ROOT / "cognito_runbook" / iam_policy.OPERATIONS_FILE
-SCENARIOS = ("fresh", "noop", "drift", "teardown")
+SCENARIOS = ("fresh", "noop", "drift", "lifecycle", "teardown")
 
 
 @pytest.fixture(scope="module")
@@ -42,26 +43,58 @@ def recorded(tmp_path_factory):
     raw["token_api"]["access_logs"] = True  # on by default on AWS: the contract must cover it
     params = root / "contract.yaml"
     params.write_text(yaml.safe_dump(raw))
+    # The lifecycle scenario: a user disabled, prune on, passwords checked (--reset-passwords),
+    # then a rotation, so the operator's policy covers the whole user lifecycle.
+    lifecycle = root / "lifecycle.yaml"
+    raw["users"][1]["enabled"] = False
+    lifecycle.write_text(yaml.safe_dump({**raw, "prune": True}))
     results = {}
     with control.private(delay=0) as endpoint:
         for scenario in SCENARIOS:
             if scenario == "drift":
                 _drift_everything(endpoint)
+            if scenario == "lifecycle":
+                _made_by_hand(endpoint)
             log = root / f"{scenario}.jsonl"
             os.environ[RECORD_REQUESTS_ENV] = str(log)
             try:
                 run = runner.run(
-                    params,
+                    lifecycle if scenario == "lifecycle" else params,
                     root / scenario,
                     teardown=scenario == "teardown",
                     progress=lambda _: None,
                     confirm_stack="contract",
+                    reset_passwords=scenario == "lifecycle",
                 )
+                if scenario == "lifecycle":
+                    rotation = Runbook.open(lifecycle)
+                    rotation.rotate(["db2dba"])
+                    assert rotation.verify_sign_in(["db2dba"])[0]["status"] == "verified"
             finally:
                 os.environ.pop(RECORD_REQUESTS_ENV)
             assert run.exit_code == 0, run.summary.get("error")
             results[scenario] = contract.normalize(contract.read_log(log), endpoint)
     return results
+
+
+def _client(endpoint: str, service: str):
+    """A plain boto3 client (not the runbook's): its requests are not recorded."""
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _made_by_hand(endpoint: str) -> None:
+    """A user and a group someone added in the console, for prune to remove."""
+    cognito = _client(endpoint, "cognito-idp")
+    pool_id = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "DB2UserPool")
+    cognito.admin_create_user(UserPoolId=pool_id, Username="handmade", MessageAction="SUPPRESS")
+    cognito.create_group(UserPoolId=pool_id, GroupName="OLDGROUP")
+    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username="handmade", GroupName="OLDGROUP")
 
 
 def _drift_everything(endpoint: str) -> None:
@@ -74,13 +107,7 @@ def _drift_everything(endpoint: str) -> None:
     from cognito_runbook.aws import update_request
 
     def client(service):
-        return boto3.client(
-            service,
-            region_name="us-east-1",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return _client(endpoint, service)
 
     cognito, lam, iam, api2 = client("cognito-idp"), client("lambda"), client("iam"), client("apigatewayv2")
     pool_id = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "DB2UserPool")
@@ -204,6 +231,14 @@ def test_the_scenarios_say_what_they_should(recorded):
     }
     drift_update = next(r for r in recorded["drift"] if r["call"] == "cognito-idp.UpdateUserPool")
     assert drift_update["params"]["Policies"]["PasswordPolicy"]["MinimumLength"] == 8
+    assert set(writes["lifecycle"]) >= {
+        "cognito-idp.AdminDisableUser",
+        "cognito-idp.AdminDeleteUser",
+        "cognito-idp.DeleteGroup",
+        "cognito-idp.AdminSetUserPassword",
+        "cognito-idp.AdminUserGlobalSignOut",
+        "secretsmanager.PutSecretValue",
+    }
     assert "cognito-idp.DeleteUserPool" in writes["teardown"]
     text = "".join(_as_yaml(recorded[s]) for s in SCENARIOS)
     assert "<secret>" in text and "123456789012" not in text and "127.0.0.1" not in text
