@@ -244,7 +244,7 @@ def test_headless_memberships_form_applies_the_params_including_removals(provisi
     rb, out = provisioned
     narrowed = make_stack(memberships={"db2dba": ["DB2ADMIN"], "appuser": ["DB2USERS"]})  # db2dba leaves DB2USERS
     narrowed.run_dir = tmp_path / "run"
-    facade = NotebookRunbook(narrowed, tmp_path / "params" / "x.yaml")
+    facade = NotebookRunbook(narrowed, tmp_path / "params" / "x.yaml", "")
     form = facade.memberships_form()
     assert form.values() == {"db2dba": ["DB2ADMIN"], "appuser": ["DB2USERS"]}
     facade.apply_memberships(form)
@@ -303,7 +303,7 @@ def test_a_lost_or_changed_password_fails_the_token_check_with_the_fix(provision
 
     again = make_stack()
     again.run_dir = tmp_path / "run"
-    facade = NotebookRunbook(again, tmp_path / "params" / "p.yaml")
+    facade = NotebookRunbook(again, tmp_path / "params" / "p.yaml", "")
     with pytest.raises(StageError) as err:
         facade.require_tokens(facade.tokens_via_api())
     message = str(err.value)

@@ -14,7 +14,7 @@ from conftest import ROOT
 from cognito_runbook import adopt
 from cognito_runbook.aws import STACK_TAG
 from cognito_runbook.backend import Backend
-from cognito_runbook.errors import StageError, UsageError
+from cognito_runbook.errors import UsageError
 from cognito_runbook.passwords import PasswordStore, secret_name
 from cognito_runbook.runbook import Runbook
 from cognito_runbook.tokens import TokenRequestFailed, get_tokens
@@ -145,9 +145,9 @@ def test_rotate_refuses_the_old_password_and_the_old_refresh_token(provisioned, 
 def test_rotate_refuses_passwords_it_does_not_keep(make_stack, local_params_raw):
     users = users_of(local_params_raw["users"], appuser={"password": "env:APPUSER_PW"})
     stack = make_stack(users=users)
-    with pytest.raises(StageError, match=r"APPUSER_PW and run with --reset-passwords"):
+    with pytest.raises(UsageError, match=r"APPUSER_PW and run with --reset-passwords"):
         stack.rotate(["appuser"])
-    with pytest.raises(StageError, match="no user nobody in the params"):
+    with pytest.raises(UsageError, match="no user nobody in the params"):
         stack.rotate(["nobody"])
 
 
@@ -272,3 +272,33 @@ def test_adopting_a_console_built_pool(local_aws, tmp_path):
         c for r in quiet.provision(["user_pool", "users", "groups", "memberships"]) for c in r.changes if c.is_change
     ] == []
     stack.teardown()
+
+
+def test_the_adopt_and_rotate_commands(local_aws, tmp_path, capsys):
+    from cognito_runbook.cli import main
+
+    suffix = f"cli{os.getpid() % 10000}"
+    built = build_by_hand(Backend("local", "us-east-1", endpoint_url=local_aws), suffix)
+    params_file = tmp_path / "cli.yaml"
+    text = (ROOT / "params" / "local.yaml").read_text().replace("stack: db2-local ", f"stack: {suffix} ")
+    params_file.write_text(text.replace("db2-local-demo", f"console-{suffix}"))
+
+    assert main(["adopt", str(params_file), "--pool-id", "us-east-1_nothere"]) == 2
+    assert "--pool-id: no user pool us-east-1_nothere" in capsys.readouterr().err
+
+    assert main(["adopt", str(params_file), "--pool-id", built["pool_id"], "--write-params"]) == 0
+    shown = capsys.readouterr().out
+    assert "Nothing was changed. Re-run with --yes to adopt." in shown and "+  name: db2client" in shown
+    assert params_file.read_text() == text.replace("db2-local-demo", f"console-{suffix}")  # not confirmed
+
+    assert main(["adopt", str(params_file), "--pool-id", built["pool_id"], "--write-params", "--yes"]) == 0
+    assert f"tagged cognito-runbook:stack={suffix}" in capsys.readouterr().out
+    assert main(["provision", str(params_file), "user_pool", "users", "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+
+    assert main(["rotate", str(params_file), "--user", "test1"]) == 2  # a password the runbook does not keep
+    assert "'prompt'" in capsys.readouterr().err
+    assert main(["rotate", str(params_file), "--user", "db2dba"]) == 0
+    out = capsys.readouterr().out
+    assert "update  refresh tokens  db2dba" in out and "stay valid for Db2 until they expire" in out
+    main(["teardown", str(params_file)])

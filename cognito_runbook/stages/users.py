@@ -10,7 +10,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from ..aws import error_code, error_message, owned_by, owner, paginate
-from ..errors import StageError
+from ..errors import StageError, UsageError
 from ..passwords import PasswordStore, generate_password, secret_name, stack_secrets
 from .common import UNTAGGED, Context, NameClaim, sign_in_name
 
@@ -267,7 +267,7 @@ def users_to_rotate(ctx: Context, names: list[str] | None) -> list:
     by_name = {u.name: u for u in ctx.params.users}
     unknown = [n for n in names or [] if n not in by_name]
     if unknown:
-        raise StageError(f"rotate: no user {', '.join(unknown)} in the params; users are {', '.join(by_name)}")
+        raise UsageError(f"rotate: no user {', '.join(unknown)} in the params; users are {', '.join(by_name)}")
     chosen = [by_name[n] for n in names] if names else [u for u in ctx.params.users if u.password == "generate"]
     kept_elsewhere = [u for u in chosen if u.password != "generate"]
     if kept_elsewhere:
@@ -280,9 +280,9 @@ def users_to_rotate(ctx: Context, names: list[str] | None) -> list:
             )
             for u in kept_elsewhere
         )
-        raise StageError(f"rotate: the runbook only rotates generated passwords (nothing was changed):\n{lines}")
+        raise UsageError(f"rotate: the runbook only rotates generated passwords (nothing was changed):\n{lines}")
     if not chosen:
-        raise StageError("rotate: no params user has a generated password (password: generate)")
+        raise UsageError("rotate: no params user has a generated password (password: generate)")
     return chosen
 
 
