@@ -20,7 +20,17 @@ from botocore.validate import ParamValidator
 
 from .constants import LOCAL_ACCOUNT_ID
 
-SECRET_KEYS = {"Password", "TemporaryPassword", "SecretString", "ProposedPassword", "PreviousPassword"}
+SECRET_KEYS = {
+    "Password",
+    "TemporaryPassword",
+    "SecretString",
+    "ProposedPassword",
+    "PreviousPassword",
+    # InitiateAuth / AdminInitiateAuth: AuthParameters carry the password or a refresh token
+    "PASSWORD",
+    "REFRESH_TOKEN",
+    "SECRET_HASH",
+}
 # Identifiers AWS makes up, by the response key that carries them -> placeholder label.
 # ARNs built from names and these IDs (pool, role, function) need no placeholder of their own.
 IDENTIFIER_KEYS = {

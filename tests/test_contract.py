@@ -240,6 +240,10 @@ def test_the_scenarios_say_what_they_should(recorded):
         "secretsmanager.PutSecretValue",
     }
     assert "cognito-idp.DeleteUserPool" in writes["teardown"]
+    sign_ins = [
+        r["params"]["AuthParameters"] for s in SCENARIOS for r in recorded[s] if r["call"].endswith("InitiateAuth")
+    ]
+    assert sign_ins and all(p["PASSWORD"] == "<secret>" for p in sign_ins)  # a password test never leaks it
     text = "".join(_as_yaml(recorded[s]) for s in SCENARIOS)
     assert "<secret>" in text and "123456789012" not in text and "127.0.0.1" not in text
 
