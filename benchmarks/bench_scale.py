@@ -1,66 +1,131 @@
-"""Target 3: 1,000 users, 20 groups and 2,000 memberships against the local AWS.
+"""Thousands of users within Cognito's request-rate quotas.
 
-Prints time and AWS calls per user for the first run (by operation), and for a re-run
-with nothing changed (which must make no write call and no per-user read call).
-Usage: python benchmarks/bench_scale.py [USERS] [password source: env|generate]
+A private local AWS adds a latency to every API call (the round trip to AWS) and enforces
+Cognito's default quotas per category, answering TooManyRequestsException like Cognito.
+The runbook provisions USERS users, GROUPS groups and two memberships per user with its
+workers (paced per category), then re-runs with nothing to change. Printed:
+
+- the time of each stage against its quota-bound minimum (per stage, the slowest category:
+  its calls divided by its rate; stages run one after another, so the minima add up);
+- throttling: requests the local AWS refused (botocore retried them) and errors surfaced;
+- the no-op re-run's writes (must be 0);
+- today's sequential path (workers: 1), measured on SAMPLE users and scaled up.
+
+Usage: python benchmarks/bench_scale.py [--users 5000] [--groups 50] [--latency-ms 60]
+       [--workers 8] [--sample 500]
 """
 
+from __future__ import annotations
+
+import argparse
+import json
 import os
-import sys
 import time
+import urllib.request
+from collections import Counter
 
 from common import local_params, report, runbook
 
 from cognito_runbook.local import control
+from cognito_runbook.quotas import CATEGORY, DEFAULT_RPS
 
 STAGES = ("user_pool", "users", "groups", "memberships")
+PEOPLE_STAGES = ("users", "groups", "memberships")
 
 
-def params(users: int, source: str) -> dict:
-    groups = [{"name": f"DB2G{i:02d}", "description": f"group {i}"} for i in range(20)]
-    people = [
-        {"name": f"user{i:04d}", "password": "env:BENCH_PASSWORD" if source == "env" else "generate"}
-        for i in range(users)
-    ]
-    memberships = {p["name"]: [groups[i % 20]["name"], groups[(i + 7) % 20]["name"]] for i, p in enumerate(people)}
+def params(stack: str, users: int, groups: int, workers: int) -> dict:
+    group_list = [{"name": f"DB2G{i:02d}", "description": f"group {i}"} for i in range(groups)]
+    people = [{"name": f"{stack}u{i:05d}", "password": "env:BENCH_PASSWORD"} for i in range(users)]
+    memberships = {
+        p["name"]: [group_list[i % groups]["name"], group_list[(i + 7) % groups]["name"]] for i, p in enumerate(people)
+    }
     return local_params(
-        stack="scale",
+        stack=stack,
         users=people,
-        groups=groups,
+        groups=group_list,
         memberships=memberships,
-        user_pool={"name": "ScalePool", "domain_prefix": "scale-bench"},
+        workers=workers,
+        user_pool={"name": f"{stack}Pool", "domain_prefix": f"{stack}-bench"},
     )
 
 
-def by_operation(counter) -> str:
-    return ", ".join(f"{op.split('.')[1]} {n}" for op, n in sorted(counter.items(), key=lambda kv: -kv[1]))
+def cognito_calls(log: Counter) -> Counter:
+    return Counter({op.split(".")[1]: n for op, n in log.items() if op.startswith("cognito-idp.")})
 
 
-def main():
-    users = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    source = sys.argv[2] if len(sys.argv) > 2 else "env"
+def minimum(calls: Counter) -> float:
+    """Seconds the quotas allow at best: the slowest category (categories run side by side)."""
+    per_category = Counter()
+    for operation, n in calls.items():
+        if operation in CATEGORY:
+            per_category[CATEGORY[operation]] += n
+    return max((n / DEFAULT_RPS[c] for c, n in per_category.items()), default=0.0)
+
+
+def provision(endpoint: str, raw: dict) -> tuple[dict, dict, object]:
+    """Stage by stage: {stage: seconds}, {stage: Cognito calls}, the runbook."""
+    rb = runbook(endpoint, raw)
+    seconds, calls = {}, {}
+    for stage in STAGES:
+        before = Counter(rb.backend.log.calls)
+        started = time.perf_counter()
+        rb.run_stage(stage)
+        seconds[stage] = time.perf_counter() - started
+        calls[stage] = cognito_calls(Counter(rb.backend.log.calls) - before)
+    return seconds, calls, rb
+
+
+def throttled(endpoint: str) -> int:
+    with urllib.request.urlopen(f"{endpoint}/_local/throttled", timeout=10) as resp:
+        return sum(json.loads(resp.read()).values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--groups", type=int, default=50)
+    parser.add_argument("--latency-ms", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--sample", type=int, default=500, help="users for the sequential measurement")
+    args = parser.parse_args()
     os.environ["BENCH_PASSWORD"] = "Bench-Passw0rd!"
-    raw = params(users, source)
-    with control.private() as endpoint:
-        first = runbook(endpoint, raw)
+    with control.private(delay=0, latency_ms=args.latency_ms) as endpoint:
+        seconds, calls, rb = provision(endpoint, params("scale", args.users, args.groups, args.workers))
+        refused = throttled(endpoint)
         started = time.perf_counter()
-        first.provision(STAGES)
-        first_seconds = time.perf_counter() - started
-        again = runbook(endpoint, raw)
-        started = time.perf_counter()
+        again = runbook(endpoint, params("scale", args.users, args.groups, args.workers))
         again.provision(STAGES)
-        again_seconds = time.perf_counter() - started
-    log1, log2 = first.backend.log, again.backend.log
-    per_user_reads = {op: n for op, n in log2.reads.items() if n >= users}
+        noop_seconds = time.perf_counter() - started
+        sample_seconds, _, _ = provision(endpoint, params("seq", args.sample, args.groups, 1))
+    scale = args.users / args.sample
+    people = sum(seconds[s] for s in PEOPLE_STAGES)
+    floor = sum(minimum(calls[s]) for s in PEOPLE_STAGES)
+    sequential = scale * sum(sample_seconds[s] for s in PEOPLE_STAGES)
+    rows = [
+        (
+            f"  {stage}",
+            f"{seconds[stage]:.1f} s; quota-bound minimum {minimum(calls[stage]):.1f} s; "
+            + ", ".join(f"{op} {n:,}" for op, n in calls[stage].most_common(4)),
+        )
+        for stage in PEOPLE_STAGES
+    ]
     report(
-        f"{users:,} users ({source} passwords), 20 groups, {2 * users:,} memberships",
+        f"{args.users:,} users, {args.groups} groups, {2 * args.users:,} memberships; "
+        f"{args.latency_ms:.0f} ms per call; Cognito's default quotas enforced; {args.workers} workers",
         [
-            ("first run", f"{first_seconds:.1f} s, {log1.total():,} AWS calls = {log1.total() / users:.2f} per user"),
-            ("  writes", by_operation(log1.writes)),
-            ("  reads", by_operation(log1.reads)),
-            ("no-op re-run", f"{again_seconds:.1f} s, {log2.total():,} AWS calls, {sum(log2.writes.values())} writes"),
-            ("  reads", by_operation(log2.reads)),
-            ("  per-user read calls", "none" if not per_user_reads else by_operation(per_user_reads)),
+            (
+                "users + groups + memberships",
+                f"{people:.1f} s = {people / floor:.2f}x the quota-bound minimum {floor:.1f} s",
+            ),
+            *rows,
+            ("throttled by the local AWS", f"{refused} requests (retried by botocore); 0 errors surfaced"),
+            ("pacer waited", f"{rb.backend.pacer.waited:.0f} thread-seconds for the quotas"),
+            ("no-op re-run", f"{noop_seconds:.1f} s, {sum(again.backend.log.writes.values())} writes"),
+            (
+                "sequential path (workers: 1)",
+                f"{sequential:.0f} s (measured on {args.sample:,} users: "
+                f"{sum(sample_seconds[s] for s in PEOPLE_STAGES):.1f} s, x{scale:.0f}) = {sequential / people:.1f}x slower",
+            ),
         ],
     )
 

@@ -9,6 +9,7 @@ no write call" is enforced, not just hoped for.
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,10 +21,12 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from .aws import error_code, error_message, is_write
 from .constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, RECORD_REQUESTS_ENV, USER_AGENT
 from .errors import BackendError, PlanModeWrite
+from .pacing import Pacer
 
 # Cognito's admin APIs have low per-account request-rate quotas (tens per second):
 # adaptive mode adds client-side rate limiting on top of the standard retries.
 ADAPTIVE_SERVICES = {"cognito-idp"}
+MAX_WORKERS = 64  # the most params.workers allows
 
 
 SERVICES = ("cognito-idp", "iam", "lambda", "apigatewayv2", "secretsmanager", "sts", "logs")
@@ -58,13 +61,16 @@ class CallLog:
     def total(self) -> int:
         return sum(self.calls.values())
 
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # workers count too
+
     def _before_call(self, model, **_):
         service = model.service_model.service_name
         if self.plan and is_write(model.name):
             raise PlanModeWrite(
                 f"plan mode: refused write call {service}.{model.name} (this is a bug in cognito-runbook)"
             )
-        self.calls[f"{service}.{model.name}"] += 1
+        with self._lock:
+            self.calls[f"{service}.{model.name}"] += 1
 
 
 class Backend:
@@ -76,6 +82,7 @@ class Backend:
         self.kind = kind
         self.region = region
         self.profile = profile
+        self.pacer: Pacer | None = None
         self.endpoint_url = endpoint_url
         self.log = CallLog(plan=plan)
         try:
@@ -95,11 +102,19 @@ class Backend:
 
             RequestRecorder(os.environ[RECORD_REQUESTS_ENV]).install(self.session)
         self._clients: dict[str, object] = {}
+        self._client_lock = threading.Lock()
         self._account_id: str | None = LOCAL_ACCOUNT_ID if kind == "local" else None
 
     @property
     def plan(self) -> bool:
         return self.log.plan
+
+    def pace(self, quotas: dict[str, float] | None = None) -> Pacer:
+        """Space Cognito calls by the account's request-rate quotas (once per backend)."""
+        if self.pacer is None:
+            self.pacer = Pacer(quotas)
+            self.session.events.register("before-call.cognito-identity-provider.*", self.pacer.before_call)
+        return self.pacer
 
     def planning(self) -> Backend:
         """The same account and endpoint in plan mode (reads only)."""
@@ -108,16 +123,19 @@ class Backend:
         return twin
 
     def client(self, service: str):
-        if service not in self._clients:
-            mode = "adaptive" if service in ADAPTIVE_SERVICES else "standard"
-            config = Config(
-                retries={"mode": mode, "max_attempts": 8},
-                connect_timeout=10,
-                read_timeout=60,
-                user_agent_extra=USER_AGENT,
-            )
-            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
-        return self._clients[service]
+        """One client per service (clients are thread-safe; making one from a session is not)."""
+        with self._client_lock:
+            if service not in self._clients:
+                mode = "adaptive" if service in ADAPTIVE_SERVICES else "standard"
+                config = Config(
+                    retries={"mode": mode, "max_attempts": 8},
+                    connect_timeout=10,
+                    read_timeout=60,
+                    user_agent_extra=USER_AGENT,
+                    max_pool_connections=MAX_WORKERS,  # one connection per worker
+                )
+                self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
+            return self._clients[service]
 
     @property
     def account_id(self) -> str:

@@ -36,7 +36,7 @@ def _cmd_local(args) -> int:
     from .local import control
 
     if args.action == "start":
-        print(f"local AWS at {control.ensure_running(args.delay)} (home {home()})")
+        print(f"local AWS at {control.ensure_running(args.delay, args.latency_ms)} (home {home()})")
     elif args.action == "stop":
         print("stopped" if control.stop() else "not running")
     else:
@@ -178,6 +178,17 @@ def _cmd_iam_policy(args) -> int:
     return EXIT_OK
 
 
+def _cmd_init(args) -> int:
+    from .project import init
+
+    written = init(args.dir, force=args.force)
+    print(f"copied {len(written)} files into {args.dir}: notebooks/ and params/")
+    print(
+        f"next: cd {args.dir} && cognito-runbook run params/local.yaml   (or jupyter lab, then notebooks/00_connect.ipynb)"
+    )
+    return EXIT_OK
+
+
 def _cmd_docs(args) -> int:
     from .docs import build_docs
 
@@ -218,6 +229,12 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="start: seconds the local AWS makes you wait where AWS does (default 1; 0 for none)",
+    )
+    local.add_argument(
+        "--latency-ms",
+        type=float,
+        default=None,
+        help="start: milliseconds added to every API call, like the round trip to AWS (default 0)",
     )
     local.set_defaults(func=_cmd_local)
 
@@ -268,6 +285,11 @@ def parser() -> argparse.ArgumentParser:
         "--account", default="", help="AWS account ID (default: asked of STS with the params' credentials, else *)"
     )
     pol.set_defaults(func=_cmd_iam_policy)
+
+    ini = sub.add_parser("init", help="copy the notebooks and example params files into a folder of your own")
+    ini.add_argument("dir", help="the folder (made if missing)")
+    ini.add_argument("--force", action="store_true", help="overwrite files already there")
+    ini.set_defaults(func=_cmd_init)
 
     docs = sub.add_parser(
         "docs", help="re-execute the notebooks in place against a fresh local AWS (committed outputs)"

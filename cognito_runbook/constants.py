@@ -19,6 +19,11 @@ USER_AGENT = "cognito-runbook"
 # How long the local AWS makes you wait where AWS does (a domain CREATING, IAM
 # propagation, a deleted secret's name held), in seconds; about a second by default.
 LOCAL_DELAY_ENV = "COGNITO_RUNBOOK_LOCAL_DELAY"
+LOCAL_STATE_FILE = "local.json"  # in the home folder: where the running local AWS listens
+# Milliseconds the local AWS adds to every API call (a network round trip to AWS is tens of ms).
+LOCAL_LATENCY_ENV = "COGNITO_RUNBOOK_LOCAL_LATENCY_MS"
+# "off": the local AWS does not enforce Cognito's request-rate quotas (on by default, as AWS).
+LOCAL_QUOTAS_ENV = "COGNITO_RUNBOOK_LOCAL_QUOTAS"
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .db2 import db2_name_problems
 from .errors import ParamsError
+from .quotas import DEFAULT_RPS
 
 PASSWORD_SOURCES_HELP = "use env:VAR_NAME (read from the environment), prompt (asked for when run) or generate (random, kept in AWS Secrets Manager)"
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -211,6 +212,24 @@ class Params(_Model):
     # true: users and groups in the pool that the params do not list are deleted (their
     # memberships go with them). Never by default: a pool may hold people made elsewhere.
     prune: bool = False
+    # Users and memberships are provisioned by this many workers, paced by Cognito's request-rate
+    # quotas: the defaults of AWS's quota page, or the account's raised ones (category: RPS).
+    workers: int = Field(8, ge=1, le=64)
+    cognito_quotas: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("cognito_quotas")
+    @classmethod
+    def _quotas(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = [k for k in v if k not in DEFAULT_RPS]
+        if unknown:
+            raise ValueError(
+                f"unknown quota categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                f"categories are {', '.join(DEFAULT_RPS)} (AWS's 'Quotas in Amazon Cognito' page)"
+            )
+        low = [k for k, rps in v.items() if rps <= 0]
+        if low:
+            raise ValueError(f"{', '.join(low)}: a rate is a number of requests per second above 0")
+        return v
 
     @field_validator("region")
     @classmethod

@@ -166,7 +166,7 @@ class PasswordStore:
             except ClientError as err:
                 if error_code(err) != "InvalidRequestException" or "scheduled for deletion" not in str(err):
                     raise
-                self.ctx.changes.pop()  # the create did not happen
+                self.ctx.retract()  # the create did not happen
             # The name is held by a deleted secret (a teardown moments ago, or one deleted with a
             # recovery window). Ours and recoverable: restore it with the new password; else wait.
             held = get_or_none(secrets_manager.describe_secret, SecretId=name)

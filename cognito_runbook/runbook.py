@@ -257,6 +257,7 @@ class Runbook:
         run_dir: str | Path | None = None,
     ):
         self.backend = backend
+        backend.pace(params.cognito_quotas)
         self.ctx = Context(params, backend, progress=progress)
         self.found = Found(self.ctx)
         self.run_dir = Path(run_dir) if run_dir else None

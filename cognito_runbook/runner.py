@@ -20,9 +20,10 @@ from . import summary
 from .errors import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, UsageError
 from .kernels import remove_socket_dir, start_kernel_ahead
 from .params import load_params
+from .project import CHECKOUT, notebooks_for
 from .runbook import LAST_PROVISIONING_NOTEBOOK, TEARDOWN_NOTEBOOK
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS_DIR = CHECKOUT / "notebooks"  # the repository's (docs, tests)
 
 
 @dataclass
@@ -61,7 +62,7 @@ def run(
     last: int = 98,
     teardown: bool = False,
     plan: bool = False,
-    notebooks_dir: Path = NOTEBOOKS_DIR,
+    notebooks_dir: Path | None = None,
     progress: Callable[[str], None] = print,
     confirm_stack: str = "",
     reset_passwords: bool = False,
@@ -72,6 +73,7 @@ def run(
 
     params_file = Path(params_file).resolve()
     params = load_params(params_file)  # bad params stop here, before any kernel or AWS call
+    notebooks_dir = notebooks_dir or notebooks_for(params_file)
     run_dir = Path(run_dir or default_run_dir(params.stack)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (summary.SUMMARY_JSON, "outputs.json"):

@@ -10,9 +10,7 @@ required group. Each failed check raises its own exception class.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import re
 import threading
 import time
 import urllib.error
@@ -22,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import jwt
-from jwt import PyJWK
+from joserfc import errors as jose_errors
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import RSAKey
 
 from .errors import RunbookError
 
 ALGORITHM = "RS256"
 VERIFIED_CACHE_SIZE = 4096
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 JWKS_MIN_REFETCH_SECONDS = 10.0
 
 
@@ -200,12 +199,12 @@ class JwksCache:
         self.min_interval = min_interval
         self.timeout = timeout
         self.fetches = 0
-        self._keys: dict[str, PyJWK] = {}
+        self._keys: dict[str, RSAKey] = {}
         self._last_fetch = float("-inf")
         self._fetch_error: str | None = None
         self._lock = threading.Lock()
 
-    def key(self, kid: str) -> PyJWK:
+    def key(self, kid: str) -> RSAKey:
         found = self._keys.get(kid)
         if found is not None:
             return found
@@ -238,7 +237,7 @@ class JwksCache:
         keys = {}
         for entry in document.get("keys", []):
             if entry.get("kty") == "RSA" and entry.get("kid"):
-                keys[entry["kid"]] = PyJWK(entry, algorithm=ALGORITHM)
+                keys[entry["kid"]] = RSAKey.import_key(entry)
         self._keys = keys
 
 
@@ -251,7 +250,14 @@ class TokenVerifier:
         self.client_id = client_id
         self.jwks = jwks
         self.leeway = leeway
-        self._jwt = jwt.PyJWT()
+        # joserfc checks signature and claims; measured against PyJWT and bare cryptography
+        # in benchmarks/bench_verify.py (PyJWT's per-character base64 check dominated there).
+        self._claims = jose_jwt.JWTClaimsRegistry(
+            leeway=int(leeway),
+            exp={"essential": True},
+            iss={"essential": True, "value": issuer},
+            token_use={"essential": True},
+        )
         self._verified: OrderedDict[str, dict] = OrderedDict()
 
     @classmethod
@@ -277,31 +283,42 @@ class TokenVerifier:
         return dict(claims)
 
     def _verify_signature_and_claims(self, token: str) -> dict:
-        header = self._header(token)
-        key = self.jwks.key(header["kid"])
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise MalformedToken("format check failed: a JWT has three dot-separated parts")
         try:
-            claims = self._jwt.decode(
-                token,
-                key.key,
-                algorithms=[ALGORITHM],
-                issuer=self.issuer,
-                leeway=self.leeway,
-                options={"verify_aud": False, "require": ["exp", "iss", "token_use"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise TokenExpired("exp check failed: the token has expired; get a new one") from None
-        except jwt.ImmatureSignatureError:
-            raise TokenNotYetValid("nbf/iat check failed: the token is not valid yet (check the clocks)") from None
-        except jwt.InvalidIssuerError:
-            raise WrongIssuer(
-                f"iss check failed: the token was issued by {_peek(token, 'iss')!r}, expected {self.issuer!r}"
-            ) from None
-        except jwt.InvalidSignatureError:
+            # joserfc parses the header once and asks _signing_key for the key it names.
+            claims = jose_jwt.decode(token, self._signing_key, algorithms=[ALGORITHM]).claims
+        except TokenError:
+            raise
+        except (jose_errors.UnsupportedAlgorithmError, jose_errors.MissingAlgorithmError):
+            alg = _peek_header(token).get("alg")
+            raise AlgorithmNotAllowed(f"alg check failed: {alg!r} is not allowed; Cognito signs with RS256") from None
+        except jose_errors.InvalidHeaderValueError as err:
+            if "kid" in str(err.description):
+                raise UnknownSigningKey("kid check failed: the token header's key id is not a string") from None
+            raise MalformedToken(f"token check failed: {err.description}") from None
+        except jose_errors.BadSignatureError:
             raise BadSignature("signature check failed: the token was altered or signed by another key") from None
-        except jwt.MissingRequiredClaimError as err:
-            raise MalformedToken(f"claims check failed: {err}") from None
-        except jwt.InvalidTokenError as err:
+        except jose_errors.JoseError as err:
+            raise MalformedToken(f"token check failed: {err.description or err.error}") from None
+        except ValueError as err:  # base64 or JSON that is not
             raise MalformedToken(f"token check failed: {err}") from None
+        if not isinstance(claims, dict):
+            raise MalformedToken("claims check failed: the payload is not a JSON object")
+        try:
+            self._claims.validate(claims)
+        except jose_errors.ExpiredTokenError:
+            raise TokenExpired("exp check failed: the token has expired; get a new one") from None
+        except jose_errors.MissingClaimError as err:
+            raise MalformedToken(f"claims check failed: {err.description}") from None
+        except jose_errors.InvalidClaimError as err:
+            if err.claim == "iss":
+                raise WrongIssuer(
+                    f"iss check failed: the token was issued by {claims.get('iss')!r}, expected {self.issuer!r}"
+                ) from None
+            if err.claim in ("nbf", "iat") and isinstance(claims.get(err.claim), int | float):
+                raise TokenNotYetValid("nbf/iat check failed: the token is not valid yet (check the clocks)") from None
+            raise MalformedToken(f"claims check failed: {err.description}") from None
         self._remember(token, claims)
         return claims
 
@@ -313,28 +330,17 @@ class TokenVerifier:
         if len(self._verified) > VERIFIED_CACHE_SIZE:
             self._verified.popitem(last=False)
 
-    @staticmethod
-    def _header(token: str) -> dict:
-        """The header, only to pick the key; PyJWT then verifies the whole token (this
-        avoids parsing every token twice, jwt.get_unverified_header being a full parse)."""
-        if not isinstance(token, str) or token.count(".") != 2:
-            raise MalformedToken("format check failed: a JWT has three dot-separated parts")
-        segment = token.split(".", 1)[0]
-        if not _BASE64URL.fullmatch(segment):
-            raise MalformedToken("format check failed: the header is not base64url")
-        try:
-            header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-        except (ValueError, binascii.Error):
-            raise MalformedToken("format check failed: the header is not JSON") from None
-        if not isinstance(header, dict):
-            raise MalformedToken("format check failed: the header is not a JSON object")
+    def _signing_key(self, token) -> RSAKey:
+        """The pool key the token's header names; RS256 only (no ``none``, no HS256 signed
+        with the public key, no RS512), and a ``kid`` that is in the pool's JWKS."""
+        header = token.headers()
         if header.get("alg") != ALGORITHM:
             raise AlgorithmNotAllowed(
                 f"alg check failed: {header.get('alg')!r} is not allowed; Cognito signs with RS256"
             )
         if not header.get("kid") or not isinstance(header["kid"], str):
             raise UnknownSigningKey("kid check failed: the token header names no key id")
-        return header
+        return self.jwks.key(header["kid"])
 
     def _check_use_and_client(self, claims: dict, token_use: str | None) -> None:
         use = claims.get("token_use")
@@ -351,11 +357,14 @@ class TokenVerifier:
             )
 
 
-def _peek(token: str, claim: str):
+def _peek_header(token: str) -> dict:
+    """The header of a token already refused, only to name what was wrong in the message."""
     try:
-        return decode_unverified(token).get(claim)
-    except MalformedToken:
-        return None
+        segment = token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        return header if isinstance(header, dict) else {}
+    except ValueError:
+        return {}
 
 
 def decode_unverified(token: str) -> dict:

@@ -18,10 +18,22 @@ LAYERS = [
     ("stages", {"stages"}),
     (
         "services",
-        {"passwords", "aws", "backend", "params", "params_file", "tokens", "oauth", "db2", "display", "contract"},
+        {
+            "passwords",
+            "aws",
+            "backend",
+            "pacing",
+            "params",
+            "params_file",
+            "tokens",
+            "oauth",
+            "db2",
+            "display",
+            "contract",
+        },
     ),
     ("local AWS", {"local"}),  # a separate program: only the foundation below it
-    ("foundation", {"constants", "errors"}),
+    ("foundation", {"constants", "errors", "quotas", "project"}),
 ]
 
 

@@ -8,6 +8,7 @@ or runs starting at once share one server instead of starting two.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -20,8 +21,8 @@ import urllib.request
 from filelock import FileLock
 
 from ..constants import HOME_ENV, home
+from ..constants import LOCAL_STATE_FILE as STATE_FILE
 from ..errors import BackendError
-from .server import STATE_FILE
 
 START_TIMEOUT = 60.0
 
@@ -52,9 +53,15 @@ def endpoint() -> str | None:
     return state["endpoint"] if state else None
 
 
-def ensure_running(delay: float | None = None) -> str:
+def ensure_running(delay: float | None = None, latency_ms: float | None = None) -> str:
     """Reuse the running local AWS or start one; return its endpoint URL.
-    ``delay``: seconds of AWS-like waiting for a new server (default: its own)."""
+    ``delay``: seconds of AWS-like waiting for a new server (default: its own);
+    ``latency_ms``: added to every API call (default: none)."""
+    if importlib.util.find_spec("moto") is None:
+        raise BackendError(
+            "backend: local needs the embedded local AWS, which is not installed: "
+            "pip install 'cognito-runbook[local]' (or set backend: aws in the params)"
+        )
     home().mkdir(parents=True, exist_ok=True)
     with FileLock(str(home() / "local.lock"), timeout=START_TIMEOUT + 10):
         state = status()
@@ -70,6 +77,7 @@ def ensure_running(delay: float | None = None) -> str:
                 "--home",
                 str(home()),
                 *(["--delay", str(delay)] if delay is not None else []),
+                *(["--latency-ms", str(latency_ms)] if latency_ms is not None else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -125,7 +133,7 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def private(delay: float | None = None):
+def private(delay: float | None = None, latency_ms: float | None = None):
     """A fresh local AWS in a temporary home, stopped and removed afterwards.
 
     Sets the home folder variable for this process and its children (notebook
@@ -135,7 +143,7 @@ def private(delay: float | None = None):
     with tempfile.TemporaryDirectory(prefix="cognito-runbook-home-") as tmp:
         os.environ[HOME_ENV] = tmp
         try:
-            yield ensure_running(delay)
+            yield ensure_running(delay, latency_ms)
         finally:
             stop()
             if old is None:

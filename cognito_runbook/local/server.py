@@ -20,6 +20,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,18 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from ..constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_DELAY_ENV, USER_AGENT
+from ..constants import (
+    LOCAL_ACCOUNT_ID,
+    LOCAL_CREDENTIALS,
+    LOCAL_DELAY_ENV,
+    LOCAL_LATENCY_ENV,
+    LOCAL_QUOTAS_ENV,
+    USER_AGENT,
+)
+from ..constants import (
+    LOCAL_STATE_FILE as STATE_FILE,
+)
+from ..quotas import CATEGORY, DEFAULT_RPS
 from . import moto_state
 from .execute_api import PREFIX as EXECUTE_API_PREFIX
 from .execute_api import ExecuteApi
@@ -38,7 +50,6 @@ from .hosted_ui import PREFIX as HOSTED_UI_PREFIX
 from .hosted_ui import HostedUi
 from .lambda_runtime import FUNCTION_KEY_PREFIX, LambdaRuntime
 
-STATE_FILE = "local.json"
 WARM_UP = [  # moto builds each service's app on its first request (up to 1.4 s): do it now
     ("cognito-idp", "list_user_pools", {"MaxResults": 1}),
     ("iam", "list_roles", {}),
@@ -127,9 +138,49 @@ class RequestCounter:
             return dict(self.counts)
 
 
+COGNITO_TARGET = "AWSCognitoIdentityProviderService."
+
+
+class CognitoQuotas:
+    """Cognito's request-rate quotas, per region and category, as AWS enforces them: over
+    the category's rate, ``TooManyRequestsException`` (HTTP 400). A bucket per category
+    holds one second of requests and refills at the category's rate.
+    https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html"""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.buckets: dict[tuple[str, str], list[float]] = {}  # (region, category) -> [tokens, time]
+        self.lock = threading.Lock()
+        self.refused: Counter = Counter()
+
+    def check(self, environ) -> Response | None:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not self.enabled or not target.startswith(COGNITO_TARGET):
+            return None
+        category = CATEGORY.get(target.rsplit(".", 1)[-1])
+        if category is None:
+            return None
+        region = credential(environ)[1]
+        rate = DEFAULT_RPS[category]
+        with self.lock:
+            now = time.monotonic()
+            tokens, then = self.buckets.get((region, category), [rate, now])
+            tokens = min(rate, tokens + (now - then) * rate)
+            allowed = tokens >= 1.0
+            self.buckets[(region, category)] = [tokens - 1.0 if allowed else tokens, now]
+            if not allowed:
+                self.refused[category] += 1
+        if allowed:
+            return None
+        body = json.dumps({"__type": "TooManyRequestsException", "message": "Too many requests"})
+        return Response(body, status=400, content_type="application/x-amz-json-1.1")
+
+
 class LocalAws:
-    def __init__(self, log_file):
+    def __init__(self, log_file, latency_ms: float = 0.0, quotas: bool = True):
         self.moto = DomainDispatcherApplication(create_backend_app)
+        self.latency = latency_ms / 1000.0
+        self.quotas = CognitoQuotas(quotas)
         self.requests = RequestCounter()
         self.permissions = FunctionPermissions()
         self.log_file = log_file
@@ -155,6 +206,15 @@ class LocalAws:
             return Response(json.dumps(self.requests.snapshot()), content_type="application/json")(
                 environ, start_response
             )
+        if path == "/_local/throttled":
+            return Response(json.dumps(dict(self.quotas.refused)), content_type="application/json")(
+                environ, start_response
+            )
+        if self.latency:
+            time.sleep(self.latency)  # the round trip to AWS
+        throttled = self.quotas.check(environ)
+        if throttled is not None:
+            return throttled(environ, start_response)
         self.requests.count(environ)
         denied = self.permissions.check(environ)
         if denied is not None:
@@ -168,13 +228,13 @@ def _warm_up(endpoint_url: str) -> None:
         getattr(session.client(service, endpoint_url=endpoint_url), operation)(**kwargs)
 
 
-def serve(home: Path, port: int = 0, delay: float = 1.0) -> None:
+def serve(home: Path, port: int = 0, delay: float = 1.0, latency_ms: float = 0.0, quotas: bool = True) -> None:
     home.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     moto_state.patch_moto(delay)
     moto_state.speed_up_dispatch()
     log_file = open(home / "local.log", "a", buffering=1)  # noqa: SIM115 (open for the server's lifetime)
-    app = LocalAws(log_file)
+    app = LocalAws(log_file, latency_ms, quotas)
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
     endpoint_url = f"http://127.0.0.1:{server.server_port}"
     app.bind(endpoint_url)
@@ -214,10 +274,16 @@ def main(argv: list[str] | None = None) -> None:
         default=float(os.environ.get(LOCAL_DELAY_ENV) or 1.0),
         help="seconds AWS's eventual consistency lasts here: domains CREATING, IAM propagation, held secret names",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=float(os.environ.get(LOCAL_LATENCY_ENV) or 0.0),
+        help="milliseconds added to every API call (the round trip to AWS; e.g. 60)",
+    )
     args = parser.parse_args(argv)
     # Regions and accounts as a person would expect; no managed-policy load (we use inline policies).
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
-    serve(args.home, args.port, args.delay)
+    serve(args.home, args.port, args.delay, args.latency_ms, os.environ.get(LOCAL_QUOTAS_ENV, "on") != "off")
     sys.exit(0)
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..aws import stack_tags
 from ..backend import Backend
 from ..params import Params
+
+PROGRESS_EVERY_ITEM = 20  # a batch larger than this reports counts, not a line per change
+PROGRESS_SECONDS = 3.0
 
 # The kinds of Change. "kept": a setting the runbook does not manage, found set and left as
 # it is. "missing": something the stack needs that the runbook cannot put back by itself
@@ -78,6 +84,66 @@ class Context:
     def tags(self) -> dict[str, str]:
         return stack_tags(self.params.stack)
 
+    _local: threading.local = field(default_factory=threading.local, repr=False)  # a worker's own changes
+
+    def _record(self, change: Change) -> None:
+        buffer = getattr(self._local, "changes", None)
+        (buffer if buffer is not None else self.changes).append(change)
+
+    def retract(self) -> Change:
+        """Take back the change just recorded (the call it stood for did not happen)."""
+        buffer = getattr(self._local, "changes", None)
+        return (buffer if buffer is not None else self.changes).pop()
+
+    def each(self, items: list, work: Callable[[Any], None], what: str) -> None:
+        """``work(item)`` for every item, on up to ``params.workers`` threads (the Cognito
+        calls they make are paced by the account's quotas). The changes are recorded in item
+        order whatever order the workers finish in; a long batch reports progress every few
+        seconds instead of a line per change. The first failure stops the items not yet
+        started and is raised once the running ones finish. Plans run in order, here."""
+        if self.plan or len(items) < 2 or self.params.workers == 1:
+            for item in items:
+                work(item)
+            return
+        buffers: list[list[Change]] = [[] for _ in items]
+
+        def run(index: int) -> None:
+            self._local.changes = buffers[index]
+            try:
+                work(items[index])
+            finally:
+                self._local.changes = None
+
+        progress, quiet = self.progress, len(items) > PROGRESS_EVERY_ITEM
+        if quiet:
+            self.progress = None
+        try:
+            self._run_pool(run, len(items), what, progress if quiet else None)
+        finally:
+            self.progress = progress
+            for buffer in buffers:
+                self.changes.extend(buffer)
+
+    def _run_pool(self, run: Callable[[int], None], count: int, what: str, progress) -> None:
+        started = last = time.monotonic()
+        error, done = None, 0
+        with ThreadPoolExecutor(max_workers=self.params.workers, thread_name_prefix="runbook") as pool:
+            futures = [pool.submit(run, i) for i in range(count)]
+            for future in as_completed(futures):
+                done += 1
+                if future.cancelled():
+                    continue
+                if future.exception() is not None and error is None:
+                    error = future.exception()
+                    for pending in futures:
+                        pending.cancel()
+                now = time.monotonic()
+                if progress and (now - last >= PROGRESS_SECONDS or done == count):
+                    last = now
+                    progress(f"{what}: {done}/{count} ({done / max(now - started, 1e-9):.0f}/s)")
+        if error is not None:
+            raise error
+
     def apply(
         self,
         stage: str,
@@ -89,7 +155,7 @@ class Context:
         **kwargs,
     ) -> Any:
         """Record a change and carry it out, unless this is a plan. Returns the call's result."""
-        self.changes.append(Change(stage, action, resource, name, detail))
+        self._record(Change(stage, action, resource, name, detail))
         if self.progress:
             self.progress(f"{'would ' if self.plan else ''}{action} {resource} {name}")
         if self.plan or call is None:
@@ -97,13 +163,13 @@ class Context:
         return call(**kwargs)
 
     def unchanged(self, stage: str, resource: str, name: str, detail: str = "") -> None:
-        self.changes.append(Change(stage, "unchanged", resource, name, detail))
+        self._record(Change(stage, "unchanged", resource, name, detail))
 
     def kept(self, stage: str, resource: str, name: str, detail: str) -> None:
-        self.changes.append(Change(stage, "kept", resource, name, detail))
+        self._record(Change(stage, "kept", resource, name, detail))
 
     def missing(self, stage: str, resource: str, name: str, detail: str) -> None:
-        self.changes.append(Change(stage, "missing", resource, name, detail))
+        self._record(Change(stage, "missing", resource, name, detail))
         if self.progress:
             self.progress(f"MISSING {resource} {name}: {detail}")
 

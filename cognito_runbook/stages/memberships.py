@@ -34,7 +34,8 @@ def _ensure(ctx: Context, pool: dict | None) -> None:
     cognito = ctx.client("cognito-idp")
     fold = (lambda s: s) if ctx.params.user_pool.case_sensitive_usernames else str.lower
     managed_users = {fold(u.name): u.name for u in ctx.params.users}
-    for group in ctx.params.groups:
+
+    def converge(group) -> None:
         wanted = {fold(user) for user, groups in ctx.params.memberships.items() if group.name in groups}
         members = set()
         if pool and not _group_missing(ctx, group.name):
@@ -63,6 +64,8 @@ def _ensure(ctx: Context, pool: dict | None) -> None:
             )
         for user in sorted(wanted & members):
             ctx.unchanged(STAGE, "membership", f"{managed_users[user]} -> {group.name}")
+
+    ctx.each(list(ctx.params.groups), converge, "memberships (by group)")
 
 
 def group_members(ctx: Context, pool_id: str, group: str) -> list[str]:

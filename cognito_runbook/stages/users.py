@@ -41,7 +41,11 @@ def ensure_users(ctx: Context, pool: dict | None, client_id: str | None = None) 
     the pool's other users deleted. ``client_id`` is needed only with ``ctx.reset_passwords``."""
     store = PasswordStore(ctx, stage=STAGE)
     existing = pool_users(ctx, pool["Id"]) if pool else {}
-    for index, user in enumerate(ctx.params.users):
+    if any(u.password == "generate" for u in ctx.params.users):
+        store.has_secret("")  # the stack's secrets, listed once before the workers start
+
+    def ensure(indexed) -> None:
+        index, user = indexed
         have = existing.get(user_key(ctx, user.name))
         if have is None:
             _create(ctx, pool, user, index, store)
@@ -54,6 +58,8 @@ def ensure_users(ctx: Context, pool: dict | None, client_id: str | None = None) 
                 secret_name(ctx.stack, user.name),
                 f"{user.name}'s generated password is lost: nothing can get tokens for the user. {LOST_PASSWORD_FIX}",
             )
+
+    ctx.each(list(enumerate(ctx.params.users)), ensure, "users")
     if pool and ctx.params.prune:
         _prune(ctx, pool, existing)
     if pool and not ctx.plan and any(c.is_change for c in ctx.changes_of(STAGE)):
@@ -62,7 +68,7 @@ def ensure_users(ctx: Context, pool: dict | None, client_id: str | None = None) 
 
 def _converge(ctx: Context, pool: dict, user, index: int, have: dict, store: PasswordStore, client_id) -> None:
     cognito = ctx.client("cognito-idp")
-    before = len(ctx.changes)
+    changed = True
     if have["UserStatus"] != "CONFIRMED":
         # An interrupted run left the user with a temporary password: finish the job.
         _set_password(ctx, pool, user, index, store, f"{have['UserStatus']} -> CONFIRMED")
@@ -70,7 +76,10 @@ def _converge(ctx: Context, pool: dict, user, index: int, have: dict, store: Pas
         _set_password(
             ctx, pool, user, index, store, f"the password from '{user.password}' no longer signs in: set again"
         )
+    else:
+        changed = False
     if user.email and _email(have) != user.email:
+        changed = True
         _call(
             ctx,
             index,
@@ -83,8 +92,9 @@ def _converge(ctx: Context, pool: dict, user, index: int, have: dict, store: Pas
             UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "email_verified", "Value": "true"}],
         )
     if have.get("Enabled", True) != user.enabled:
+        changed = True
         _set_enabled(ctx, pool, user.name, user.enabled)
-    if len(ctx.changes) == before:
+    if not changed:
         ctx.unchanged(STAGE, "user", user.name, "CONFIRMED" + ("" if user.enabled else ", disabled"))
 
 

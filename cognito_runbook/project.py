@@ -1,0 +1,57 @@
+"""Where the notebooks and the example params files are, in a checkout or an installed
+wheel, and ``cognito-runbook init`` to copy them into a folder of one's own."""
+
+from __future__ import annotations
+
+import shutil
+import site
+import sys
+from pathlib import Path
+
+from .errors import UsageError
+
+CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, for an editable install
+SHARE = Path("share") / "cognito-runbook"  # where a wheel installs them (pyproject: data-files)
+EXAMPLE_PARAMS = ("local.yaml", "aws-example.yaml")
+
+
+def _has_notebooks(folder: Path) -> bool:
+    return any(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def packaged_root() -> Path:
+    """The folder holding ``notebooks/`` and ``params/``: the checkout, else the wheel's data."""
+    candidates = [CHECKOUT, Path(sys.prefix) / SHARE, Path(site.USER_BASE or "") / SHARE]
+    for root in candidates:
+        if _has_notebooks(root / "notebooks"):
+            return root
+    raise UsageError(
+        "notebooks: none found in this installation; reinstall cognito-runbook "
+        "(pip install 'cognito-runbook[lab,local]'), or run from a checkout"
+    )
+
+
+def notebooks_for(params_file: str | Path) -> Path:
+    """The notebooks of the project a params file belongs to: ``../notebooks`` beside its
+    ``params/`` folder (a checkout, or a folder made by ``init``), else the installed ones."""
+    beside = Path(params_file).resolve().parent.parent / "notebooks"
+    return beside if _has_notebooks(beside) else packaged_root() / "notebooks"
+
+
+def init(target: str | Path, force: bool = False) -> list[Path]:
+    """Copy the notebooks and the example params files into ``target``; never overwrite a
+    file that is there unless ``force``. Returns the files written."""
+    root, target = packaged_root(), Path(target)
+    sources = [*sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")), root / "notebooks" / "nbval_sanitize.cfg"]
+    pairs = [(s, target / "notebooks" / s.name) for s in sources if s.exists()]
+    pairs += [(root / "params" / name, target / "params" / name) for name in EXAMPLE_PARAMS]
+    existing = [dest for _, dest in pairs if dest.exists()]
+    if existing and not force:
+        raise UsageError(
+            f"init: {len(existing)} file(s) already in {target} (e.g. {existing[0]}); nothing was copied. "
+            "Choose an empty folder, or pass --force to overwrite them"
+        )
+    for source, dest in pairs:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+    return [dest for _, dest in pairs]
