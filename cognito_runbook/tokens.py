@@ -245,6 +245,8 @@ class JwksCache:
 
 
 class TokenVerifier:
+    clock = staticmethod(lambda: time.time())  # "now" for every time check (tests move it)
+
     def __init__(self, issuer: str, client_id: str, jwks: JwksCache, leeway: float = 0.0):
         self.issuer = issuer
         self.client_id = client_id
@@ -253,6 +255,7 @@ class TokenVerifier:
         # joserfc checks signature and claims; measured against PyJWT and bare cryptography
         # in benchmarks/bench_verify.py (PyJWT's per-character base64 check dominated there).
         self._claims = jose_jwt.JWTClaimsRegistry(
+            now=lambda: int(self.clock()),
             leeway=int(leeway),
             exp={"essential": True},
             iss={"essential": True, "value": issuer},
@@ -272,7 +275,7 @@ class TokenVerifier:
         claims = self._verified.get(token) if isinstance(token, str) else None
         if claims is None:
             claims = self._verify_signature_and_claims(token)
-        elif claims["exp"] + self.leeway <= time.time():
+        elif claims["exp"] + self.leeway <= self.clock():
             del self._verified[token]
             raise TokenExpired("exp check failed: the token has expired; get a new one")
         self._check_use_and_client(claims, token_use)

@@ -41,6 +41,7 @@ def recorded(tmp_path_factory):
     raw.update(stack="contract")
     raw["user_pool"]["domain_prefix"] = "contract-demo"
     raw["token_api"]["access_logs"] = True  # on by default on AWS: the contract must cover it
+    raw["workers"] = 1  # one request at a time: a stable order to compare
     params = root / "contract.yaml"
     params.write_text(yaml.safe_dump(raw))
     # The lifecycle scenario: a user disabled, prune on, passwords checked (--reset-passwords),

@@ -1,7 +1,7 @@
 """Db2 side: the artefacts parse and match the pool; the preflight follows the plugin's rules."""
 
-import datetime
 import json
+import time
 
 import jwt
 import pytest
@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cognito_runbook import db2
 from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.preflight import FAIL, PASS, WARN, db2_preflight
-from cognito_runbook.tokens import JwksCache, get_tokens
+from cognito_runbook.tokens import JwksCache, TokenVerifier, get_tokens
 
 
 @pytest.mark.parametrize(
@@ -104,13 +104,8 @@ def test_preflight_rejects_expired_and_foreign_tokens(provisioned, tokens_for, m
     rb, out = provisioned
     token = tokens_for().access_token
 
-    class TwoHoursLater(datetime.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.datetime.now(tz) + datetime.timedelta(hours=2)
-
     with monkeypatch.context() as patch:  # the token as Db2 would see it two hours from now
-        patch.setattr(jwt.api_jwt, "datetime", TwoHoursLater)
+        patch.setattr(TokenVerifier, "clock", staticmethod(lambda: time.time() + 7200))
         pre = db2_preflight(token, out, rb.backend)
     assert not pre.accepted and results(pre)["signature and expiry"] == FAIL
     assert "exp check failed" in next(f.detail for f in pre.findings if f.check == "signature and expiry")
