@@ -59,4 +59,4 @@ bench: setup $(AWSCLI)
 
 clean:
 	-$(BIN)/cognito-runbook local stop
-	rm -rf $(VENV) .venv-awscli runs
+	rm -rf $(VENV) .venv-awscli .venv-airflow runs

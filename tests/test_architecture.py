@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cognito_runbook"
 
 # Top to bottom. A module may import from its own layer or any layer below it, never above.
 LAYERS = [
-    ("entry points", {"cli", "docs"}),
+    ("entry points", {"cli", "docs", "airflow"}),
     ("presentation", {"notebook", "runner", "widgets"}),
     ("pipeline", {"runbook", "preflight", "summary", "kernels", "iam_policy", "adopt"}),
     ("stages", {"stages"}),
