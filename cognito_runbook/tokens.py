@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 import jwt
 from joserfc import errors as jose_errors
+from joserfc import jws as jose_jws
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import RSAKey
 
@@ -289,8 +290,11 @@ class TokenVerifier:
         if not isinstance(token, str) or token.count(".") != 2:
             raise MalformedToken("format check failed: a JWT has three dot-separated parts")
         try:
-            # joserfc parses the header once and asks _signing_key for the key it names.
-            claims = jose_jwt.decode(token, self._signing_key, algorithms=[ALGORITHM]).claims
+            # joserfc parses the header once, asks _signing_key for the key it names, checks the
+            # algorithm and the signature; the payload is then read as its jwt.decode reads it
+            # (measured faster than jwt.decode itself in bench_verify.py).
+            payload = jose_jws.deserialize_compact(token, self._signing_key, algorithms=[ALGORITHM]).payload
+            claims = json.loads(payload)
         except TokenError:
             raise
         except (jose_errors.UnsupportedAlgorithmError, jose_errors.MissingAlgorithmError):
