@@ -251,7 +251,7 @@ def name_claims(ctx: Context) -> list[NameClaim]:
 
 def delete_user_secrets(ctx: Context) -> None:
     """Generated passwords live in Secrets Manager; remove the ones this stack made."""
-    for secret in stack_secrets(ctx):
+    for secret in sorted(stack_secrets(ctx), key=lambda s: s["Name"]):  # a stable order, however they were made
         if owned_by(secret.get("Tags"), ctx.stack):
             _delete_secret(ctx, secret)
 
