@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .aws import NOT_FOUND, STACK_TAG, get_or_none, owner
+from .aws import NOT_FOUND, STACK_TAG, get_or_none, owner, paginate
 from .display import Table, Tables
 from .errors import UsageError, aws_errors
 from .params import Params, parse_params
@@ -178,7 +178,7 @@ def _client(runbook: Runbook, pool: Resource, client_id: str | None) -> dict | N
         if found is None:
             raise UsageError(f"--client-id: no app client {client_id} in pool {pool_id}")
         return found["UserPoolClient"]
-    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    clients = paginate(cognito, "list_user_pool_clients", "UserPoolClients", UserPoolId=pool_id)
     named = [c for c in clients if c["ClientName"] == runbook.params.app_client.name]
     chosen = named or clients
     if len(chosen) > 1:

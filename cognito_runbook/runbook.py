@@ -351,14 +351,14 @@ class Runbook:
         """New generated passwords for the named users (default: every generated one), their
         refresh tokens revoked. In a plan, what would rotate."""
         started, before, writes = time.monotonic(), len(self.ctx.changes), self._writes()
-        users.users_to_rotate(self.ctx, users_named)  # refuse unknown names before any look-up
+        chosen = users.users_to_rotate(self.ctx, users_named)  # refuse unknown names before any look-up
         with aws_errors("rotate"), self._stack_lock():
             pool = self.found.pool
             if pool is None:
                 raise StageError(
                     f"rotate: {self._describe('pool')} not found; run the user_pool stage (notebook 01) first"
                 )
-            users.rotate_passwords(self.ctx, pool, users_named)
+            users.rotate_passwords(self.ctx, pool, chosen)
         return self._finish("rotate", started, before, writes)
 
     @at_aws_boundary

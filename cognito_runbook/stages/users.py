@@ -296,12 +296,11 @@ def users_to_rotate(ctx: Context, names: list[str] | None) -> list:
     return chosen
 
 
-def rotate_passwords(ctx: Context, pool: dict, names: list[str] | None = None) -> list[str]:
+def rotate_passwords(ctx: Context, pool: dict, users: list) -> list[str]:
     """A new generated password for each user: stored in Secrets Manager first (the old one
     stays there as AWSPREVIOUS, and is put back if Cognito refuses the new one), set
     permanent in Cognito, then the user's refresh tokens revoked (AdminUserGlobalSignOut).
-    Returns the users rotated."""
-    users = users_to_rotate(ctx, names)
+    ``users``: as ``users_to_rotate`` chose them. Returns the users rotated."""
     existing = pool_users(ctx, pool["Id"])
     absent = [u.name for u in users if user_key(ctx, u.name) not in existing]
     if absent:
