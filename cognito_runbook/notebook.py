@@ -404,7 +404,7 @@ class NotebookRunbook:
         problems = []
         for r in results:
             user = next((u for u in self.params.users if u.name == r["user"]), None)
-            source = user.password if user else "generate"
+            source = str(user.password) if user else "generate"
             if r["status"] == "verified" or source == "prompt" or r["status"].startswith(DISABLED):
                 continue
             problems.append(

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .db2 import db2_name_problems
 from .errors import ParamsError
@@ -23,7 +33,7 @@ PASSWORD_SOURCES_HELP = "use env:VAR_NAME (read from the environment), prompt (a
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 STACK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-ENV_VAR_RE = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
+ENV_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LAMBDA_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PYTHON_RUNTIMES = ("python3.12", "python3.13", "python3.14")
 # Every flow the console runbook ticks. ADMIN_USER_PASSWORD_AUTH is what GET /token uses;
@@ -39,6 +49,50 @@ REQUIRED_AUTH_FLOWS = ("ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AU
 CONSOLE_FUNCTION_NAME = "generateToken"
 CLASSIC_HOSTED_UI = 1  # ManagedLoginVersion 1: the classic hosted UI (2 is "managed login")
 DEPRECATED_RUNTIMES = ("python3.9", "python3.10", "python3.11")
+
+
+@dataclass(frozen=True)
+class PasswordSource:
+    """Where a user's password comes from, parsed once: ``kind`` is ``env`` (``var`` names
+    the environment variable), ``prompt`` or ``generate``. Written back as its text."""
+
+    kind: Literal["env", "prompt", "generate"]
+    var: str | None = None
+
+    @classmethod
+    def parse(cls, text: Any) -> PasswordSource:
+        if isinstance(text, cls):
+            return text
+        if text in ("prompt", "generate"):
+            return cls(text)
+        if isinstance(text, str) and text.startswith("env:"):
+            var = text[4:]
+            if not ENV_VAR_NAME_RE.match(var):
+                # Name the rule, never the value: it may be a mistyped real password.
+                raise ValueError(
+                    "the environment variable name after env: is not valid; use letters, digits and "
+                    "underscores, not starting with a digit (e.g. env:DB2DBA_PASSWORD)"
+                )
+            return cls("env", var)
+        # Never echo the value: it may be a real password.
+        raise ValueError(f"is not a password source. Passwords never go in a params file; {PASSWORD_SOURCES_HELP}")
+
+    @classmethod
+    def env(cls, var: str) -> PasswordSource:
+        return cls.parse(f"env:{var}")
+
+    @property
+    def generated(self) -> bool:
+        return self.kind == "generate"
+
+    def __str__(self) -> str:
+        return f"env:{self.var}" if self.kind == "env" else self.kind
+
+
+# A params field holding a PasswordSource: read from its text, dumped as its text.
+PasswordSourceField = Annotated[
+    PasswordSource, BeforeValidator(PasswordSource.parse), PlainSerializer(str, return_type=str)
+]
 
 
 class _Model(BaseModel):
@@ -172,7 +226,7 @@ class TokenApiParams(_Model):
 class UserParams(_Model):
     name: str = Field(min_length=1, max_length=128)
     email: str | None = None
-    password: str = "generate"
+    password: PasswordSourceField = PasswordSource("generate")
     enabled: bool = True  # false: the user stays (groups, password) but cannot sign in or get tokens
 
     @field_validator("email")
@@ -181,14 +235,6 @@ class UserParams(_Model):
         if v is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", v):
             raise ValueError("is not an e-mail address (name@example.com)")
         return v
-
-    @field_validator("password")
-    @classmethod
-    def _password(cls, v: str) -> str:
-        if v in ("prompt", "generate") or ENV_VAR_RE.match(v):
-            return v
-        # Never echo the value: it may be a real password.
-        raise ValueError(f"is not a password source. Passwords never go in a params file; {PASSWORD_SOURCES_HELP}")
 
 
 class GroupParams(_Model):
@@ -323,62 +369,95 @@ def _names(raw: Any, key: str) -> list[tuple[int, Any]]:
 
 def _cross_field_problems(raw: Any) -> list[str]:
     """Checks that span fields, run on the raw data so they are reported together
-    with the type errors instead of after them."""
+    with the type errors instead of after them: one named check per rule."""
     if not isinstance(raw, dict):
         return []
+    view = _RawView(raw)
+    return [problem for check in CROSS_FIELD_CHECKS for problem in check(view)]
+
+
+@dataclass(frozen=True)
+class _RawView:
+    """The raw params as the cross-field checks read them (whatever their types)."""
+
+    raw: dict
+
+    @property
+    def pool(self) -> dict:
+        pool = self.raw.get("user_pool")
+        return pool if isinstance(pool, dict) else {}
+
+    @property
+    def sign_in(self) -> Any:
+        return self.pool.get("sign_in", "username")
+
+    def named(self, key: str) -> list[tuple[int, str]]:
+        """(index, name) of each entry of ``users`` or ``groups`` whose name is a string."""
+        return [(i, name) for i, name in _names(self.raw, key) if isinstance(name, str)]
+
+
+def _repeated_names(view: _RawView) -> list[str]:
     problems = []
-    sign_in = (
-        (raw.get("user_pool") or {}).get("sign_in", "username")
-        if isinstance(raw.get("user_pool"), dict)
-        else "username"
-    )
-    users, groups = _names(raw, "users"), _names(raw, "groups")
-    for key, items in (("users", users), ("groups", groups)):
+    for key in ("users", "groups"):
         seen: dict[str, int] = {}
-        for i, name in items:
-            if not isinstance(name, str):
-                continue
+        for i, name in view.named(key):
             folded = name.lower()  # Cognito (case-insensitive pool) and Db2 both fold case
             if folded in seen:
                 problems.append(
                     f"{key}[{i}].name: '{name}' repeats {key}[{seen[folded]}]; each name may appear once (case does not count)"
                 )
             seen.setdefault(folded, i)
-    for i, name in groups:
-        if isinstance(name, str):
-            problems += [f"groups[{i}].name: Db2 group name {p}" for p in db2_name_problems(name)]
-    for i, name in users:
-        if not isinstance(name, str):
-            continue
-        if sign_in == "email":
-            if "@" not in name:
-                problems.append(
-                    f"users[{i}].name: the pool signs in with e-mail, so the user name must be an e-mail address"
-                )
-        else:
-            problems += [f"users[{i}].name: Db2 user name {p}" for p in db2_name_problems(name)]
-    pool = raw.get("user_pool") if isinstance(raw.get("user_pool"), dict) else {}
-    stack = raw.get("stack", "db2-stack")
-    if not pool.get("domain_prefix") and isinstance(stack, str) and STACK_RE.match(stack):
-        try:
-            UserPoolParams._domain(stack.lower())
-        except ValueError as err:
-            problems.append(
-                f"user_pool.domain_prefix: the default (the stack name, '{stack.lower()}') {err}; set user_pool.domain_prefix"
-            )
-    memberships = raw.get("memberships")
-    if isinstance(memberships, dict):
-        user_names = {n for _, n in users if isinstance(n, str)}
-        group_names = {n for _, n in groups if isinstance(n, str)}
-        for user, user_groups in memberships.items():
-            if user not in user_names:
-                problems.append(f"memberships.{user}: no user '{user}' in users; add the user or remove this entry")
-            if not isinstance(user_groups, list):
-                continue
-            for g in user_groups:
-                if g not in group_names:
-                    problems.append(f"memberships.{user}: no group '{g}' in groups; add the group or remove it here")
     return problems
+
+
+def _db2_group_names(view: _RawView) -> list[str]:
+    return [
+        f"groups[{i}].name: Db2 group name {p}" for i, name in view.named("groups") for p in db2_name_problems(name)
+    ]
+
+
+def _user_names(view: _RawView) -> list[str]:
+    """E-mail pools sign in with an e-mail address; otherwise the name is Db2's user name."""
+    if view.sign_in == "email":
+        return [
+            f"users[{i}].name: the pool signs in with e-mail, so the user name must be an e-mail address"
+            for i, name in view.named("users")
+            if "@" not in name
+        ]
+    return [f"users[{i}].name: Db2 user name {p}" for i, name in view.named("users") for p in db2_name_problems(name)]
+
+
+def _default_domain_prefix(view: _RawView) -> list[str]:
+    """Without a domain_prefix the stack's name is used: it must make a valid one."""
+    stack = view.raw.get("stack", "db2-stack")
+    if view.pool.get("domain_prefix") or not isinstance(stack, str) or not STACK_RE.match(stack):
+        return []
+    try:
+        UserPoolParams._domain(stack.lower())
+    except ValueError as err:
+        return [
+            f"user_pool.domain_prefix: the default (the stack name, '{stack.lower()}') {err}; set user_pool.domain_prefix"
+        ]
+    return []
+
+
+def _membership_names(view: _RawView) -> list[str]:
+    memberships = view.raw.get("memberships")
+    if not isinstance(memberships, dict):
+        return []
+    user_names = {n for _, n in view.named("users")}
+    group_names = {n for _, n in view.named("groups")}
+    problems = []
+    for user, user_groups in memberships.items():
+        if user not in user_names:
+            problems.append(f"memberships.{user}: no user '{user}' in users; add the user or remove this entry")
+        for g in user_groups if isinstance(user_groups, list) else []:
+            if g not in group_names:
+                problems.append(f"memberships.{user}: no group '{g}' in groups; add the group or remove it here")
+    return problems
+
+
+CROSS_FIELD_CHECKS = (_repeated_names, _db2_group_names, _user_names, _default_domain_prefix, _membership_names)
 
 
 def parse_params(raw: Any, source: str = "params") -> Params:

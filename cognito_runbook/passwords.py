@@ -1,9 +1,11 @@
-"""Where user passwords come from. They live in memory only, never in a file or output.
+"""Where user passwords come from, and the one owner of the stack's secrets. Passwords
+live in memory only, never in a file or output.
 
-Sources: ``env:VAR`` (an environment variable), ``prompt`` (getpass, or the password
-widget of the users form), ``generate`` (random, meets the pool's policy, kept in AWS
-Secrets Manager under ``cognito-runbook/<stack>/<user>`` so later notebooks can sign in
-as the user).
+Sources (``params.PasswordSource``): ``env:VAR`` (an environment variable), ``prompt``
+(getpass, or the password widget of the users form), ``generate`` (random, meets the
+pool's policy, kept in AWS Secrets Manager under ``cognito-runbook/<stack>/<user>`` so
+later notebooks can sign in as the user). This module creates, replaces, restores,
+claims and deletes those secrets; stages only ask it to.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from .aws import error_code, get_or_none, owned_by, paginate, tag_list
 from .errors import StageError
-from .params import PasswordPolicy
+from .params import PasswordPolicy, PasswordSource
 
 SYMBOLS = "!#%*+-=?@^_"  # within Cognito's allowed special characters, shell- and URL-friendly
 GENERATED_LENGTH = 20
@@ -97,9 +99,10 @@ class PasswordStore:
         """The password if it can be had without creating anything (for signing in later)."""
         if user.name in self.ctx.passwords:
             return self.ctx.passwords[user.name]
-        if user.password.startswith("env:"):
-            return os.environ.get(user.password[4:])
-        if user.password == "generate":
+        source: PasswordSource = user.password
+        if source.kind == "env":
+            return os.environ.get(source.var)
+        if source.generated:
             return self._read_secret(user.name)
         return None
 
@@ -107,21 +110,20 @@ class PasswordStore:
         """The password to set for a new user; creates the generated secret if needed."""
         field = f"users[{index}].password"
         password = self.ctx.passwords.get(user.name)
-        source = user.password
-        if password is None and source.startswith("env:"):
-            var = source[4:]
-            password = os.environ.get(var)
+        source: PasswordSource = user.password
+        if password is None and source.kind == "env":
+            password = os.environ.get(source.var)
             if not password:
                 raise StageError(
-                    f"{field}: environment variable {var} is not set; export it before running (or use generate)"
+                    f"{field}: environment variable {source.var} is not set; export it before running (or use generate)"
                 )
-        elif password is None and source == "prompt":
+        elif password is None and source.kind == "prompt":
             if not sys.stdin or not sys.stdin.isatty():
                 raise StageError(
                     f"{field}: 'prompt' needs someone at a terminal or the users form; for headless runs use env:VAR or generate"
                 )
             password = getpass.getpass(f"Password for {user.name}: ")
-        elif password is None and source == "generate":
+        elif password is None and source.generated:
             # One listing of the stack's secrets instead of a failed read per new user.
             password = (
                 self._read_secret(user.name) if self._secret_exists(user.name) else None
@@ -207,3 +209,36 @@ class PasswordStore:
             SecretId=name,
         )
         secrets_manager.put_secret_value(SecretId=name, SecretString=password)
+
+
+# -- the stack's secrets as a whole -------------------------------------------------------
+
+
+def foreign_secrets(ctx) -> list[dict]:
+    """Secrets under the stack's prefix that are not the stack's (they block its names)."""
+    return [s for s in stack_secrets(ctx) if not owned_by(s.get("Tags"), ctx.stack)]
+
+
+def owned_secrets(ctx) -> dict[str, dict]:
+    """This stack's own secrets (tagged as its) by name, in one listing."""
+    return {s["Name"]: s for s in stack_secrets(ctx) if owned_by(s.get("Tags"), ctx.stack)}
+
+
+def delete_stack_secrets(ctx, stage: str) -> None:
+    """Remove every secret this stack made, in name order (however they were made)."""
+    owned = owned_secrets(ctx)
+    for name in sorted(owned):
+        delete_secret(ctx, stage, owned[name])
+
+
+def delete_secret(ctx, stage: str, secret: dict) -> None:
+    """Delete at once, not after a recovery window: a re-created user gets a new password."""
+    ctx.apply(
+        stage,
+        "delete",
+        "secret",
+        secret["Name"],
+        ctx.client("secretsmanager").delete_secret,
+        SecretId=secret["ARN"],
+        ForceDeleteWithoutRecovery=True,
+    )

@@ -19,7 +19,7 @@ import ipywidgets as w
 
 from .db2 import db2_name_problems
 from .display import Table
-from .params import ENV_VAR_RE
+from .params import ENV_VAR_NAME_RE, PasswordSource
 
 PASSWORD_CHOICES = [
     ("generate (kept in Secrets Manager)", "generate"),
@@ -112,19 +112,17 @@ class UsersForm(_RowsForm):
     def __init__(self, users, db2_names: bool = True):
         self.db2_names = db2_names
         super().__init__(
-            [{"name": u.name, "email": u.email or "", "password": u.password, "enabled": u.enabled} for u in users]
+            [{"name": u.name, "email": u.email or "", "password": str(u.password), "enabled": u.enabled} for u in users]
         )
 
     def _make_row(self, values: dict) -> dict:
-        source = values.get("password", "generate")
-        choice = "env" if source.startswith("env:") else ("typed" if source == "prompt" else "generate")
+        source = PasswordSource.parse(values.get("password", "generate"))
+        choice = {"env": "env", "prompt": "typed", "generate": "generate"}[source.kind]
         row = {
             "name": w.Text(values.get("name", ""), placeholder="user name", layout=_LAYOUT["name"]),
             "email": w.Text(values.get("email", ""), placeholder="email (optional)", layout=_LAYOUT["wide"]),
             "source": w.Dropdown(options=PASSWORD_CHOICES, value=choice, layout=_LAYOUT["wide"]),
-            "env": w.Text(
-                source[4:] if source.startswith("env:") else "", placeholder="VARIABLE_NAME", layout=_LAYOUT["small"]
-            ),
+            "env": w.Text(source.var or "", placeholder="VARIABLE_NAME", layout=_LAYOUT["small"]),
             "password": w.Password(placeholder="password", layout=_LAYOUT["small"]),
             "enabled": w.Checkbox(
                 values.get("enabled", True), description="enabled", indent=False, layout=w.Layout(width="90px")
@@ -139,7 +137,7 @@ class UsersForm(_RowsForm):
             [f"name {p}" for p in db2_name_problems(name)] if self.db2_names else ([] if name else ["name is empty"])
         )
         source = row["source"].value
-        if source == "env" and not ENV_VAR_RE.match("env:" + row["env"].value.strip()):
+        if source == "env" and not ENV_VAR_NAME_RE.match(row["env"].value.strip()):
             problems.append("give the environment variable's name")
         return problems
 

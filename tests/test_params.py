@@ -32,7 +32,10 @@ MALFORMED = [
     ({"token_function": {"name": "bad name"}}, "token_function.name: must be 1-64"),
     ({"token_api": {"throttling": {"burst_limit": 0}}}, "token_api.throttling.burst_limit:"),
     ({"users": [{"name": "db2dba", "password": "Hunter2!"}]}, "users[0].password: is not a password source"),
-    ({"users": [{"name": "db2dba", "password": "env:1BAD"}]}, "users[0].password: is not a password source"),
+    (
+        {"users": [{"name": "db2dba", "password": "env:1BAD"}]},
+        "users[0].password: the environment variable name after env: is not valid",
+    ),
     ({"users": [{"name": "db2dba", "email": "nope"}]}, "users[0].email: is not an e-mail address"),
     ({"users": [{"name": "db2dba"}, {"name": "DB2DBA"}]}, "users[1].name: 'DB2DBA' repeats users[0]"),
     ({"users": [{"name": "first.last"}]}, "users[0].name: Db2 user name contains '.'"),
@@ -138,3 +141,23 @@ def test_notebook_01_and_the_readme_agree_on_the_oauth_grants():
     assert "only the **implicit grant**" in prose and "code grant with PKCE" in prose
     assert "`params/local.yaml` enables both" in prose
     assert load_params(ROOT / "params" / "local.yaml").app_client.oauth_flows == ["implicit", "code"]
+
+
+def test_a_password_source_is_parsed_once_and_written_back_as_its_text():
+    params = parse_params(
+        {
+            "stack": "s",
+            "users": [{"name": "A", "password": "env:A_PW"}, {"name": "B"}, {"name": "C", "password": "prompt"}],
+        }
+    )
+    a, b, c = (u.password for u in params.users)
+    assert (a.kind, a.var) == ("env", "A_PW") and b.generated and (c.kind, c.var) == ("prompt", None)
+    assert [u["password"] for u in params.model_dump()["users"]] == ["env:A_PW", "generate", "prompt"]
+    assert parse_params(params.model_dump()) == params
+
+
+def test_a_bad_variable_name_is_named_as_such_without_echoing_the_value():
+    with pytest.raises(ParamsError) as err:
+        parse_params({"stack": "s", "users": [{"name": "A", "password": "env:Hunter2!"}]})
+    assert "environment variable name after env: is not valid" in str(err.value)
+    assert "Hunter2" not in str(err.value)

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from ..aws import error_code, error_message, owned_by, owner, paginate
+from ..aws import error_code, error_message, owner, paginate
 from ..errors import StageError, UsageError
-from ..passwords import PasswordStore, generate_password, secret_name, stack_secrets
+from ..passwords import (
+    PasswordStore,
+    delete_secret,
+    delete_stack_secrets,
+    foreign_secrets,
+    generate_password,
+    owned_secrets,
+    secret_name,
+)
 from .common import UNTAGGED, Context, NameClaim, sign_in_name
 
 STAGE = "users"
@@ -41,7 +49,7 @@ def ensure_users(ctx: Context, pool: dict | None, client_id: str | None = None) 
     the pool's other users deleted. ``client_id`` is needed only with ``ctx.reset_passwords``."""
     store = PasswordStore(ctx, stage=STAGE)
     existing = pool_users(ctx, pool["Id"]) if pool else {}
-    if any(u.password == "generate" for u in ctx.params.users):
+    if any(u.password.generated for u in ctx.params.users):
         store.has_secret("")  # the stack's secrets, listed once before the workers start
 
     def ensure(indexed) -> None:
@@ -51,7 +59,7 @@ def ensure_users(ctx: Context, pool: dict | None, client_id: str | None = None) 
             _create(ctx, pool, user, index, store)
         else:
             _converge(ctx, pool, user, index, have, store, client_id)
-        if have is not None and user.password == "generate" and not store.has_secret(user.name):
+        if have is not None and user.password.generated and not store.has_secret(user.name):
             ctx.missing(
                 STAGE,
                 "secret",
@@ -154,7 +162,7 @@ def _prune(ctx: Context, pool: dict, existing: dict[str, dict]) -> None:
     groups the user leaves; a generated password this stack kept for the user goes too."""
     cognito = ctx.client("cognito-idp")
     listed = {user_key(ctx, u.name) for u in ctx.params.users}
-    ours = {s["Name"]: s for s in stack_secrets(ctx) if owned_by(s.get("Tags"), ctx.stack)}
+    ours = owned_secrets(ctx)
     for key in sorted(set(existing) - listed):
         have = existing[key]
         name = sign_in_name(ctx, have)
@@ -174,7 +182,7 @@ def _prune(ctx: Context, pool: dict, existing: dict[str, dict]) -> None:
         )
         secret = ours.get(secret_name(ctx.stack, name))
         if secret is not None:
-            _delete_secret(ctx, secret)
+            delete_secret(ctx, STAGE, secret)
 
 
 def _create(ctx: Context, pool: dict | None, user, index: int, store: PasswordStore) -> None:
@@ -242,30 +250,15 @@ def _check_confirmed(ctx: Context, pool_id: str) -> None:
 
 def name_claims(ctx: Context) -> list[NameClaim]:
     """Generated passwords are kept as secrets named after the stack."""
-    prefix = secret_name(ctx.stack, "")
-    foreign = [s for s in stack_secrets(ctx) if not owned_by(s.get("Tags"), ctx.stack)]
+    foreign = foreign_secrets(ctx)
     if not foreign:
-        return [NameClaim("secrets", f"{prefix}*", None, "stack")]
+        return [NameClaim("secrets", f"{secret_name(ctx.stack, '')}*", None, "stack")]
     return [NameClaim("secret", s["Name"], owner(s.get("Tags")) or UNTAGGED, "stack") for s in foreign]
 
 
 def delete_user_secrets(ctx: Context) -> None:
-    """Generated passwords live in Secrets Manager; remove the ones this stack made."""
-    for secret in sorted(stack_secrets(ctx), key=lambda s: s["Name"]):  # a stable order, however they were made
-        if owned_by(secret.get("Tags"), ctx.stack):
-            _delete_secret(ctx, secret)
-
-
-def _delete_secret(ctx: Context, secret: dict) -> None:
-    ctx.apply(
-        STAGE,
-        "delete",
-        "secret",
-        secret["Name"],
-        ctx.client("secretsmanager").delete_secret,
-        SecretId=secret["ARN"],
-        ForceDeleteWithoutRecovery=True,
-    )
+    """Teardown: the stack's generated passwords (the password store deletes them)."""
+    delete_stack_secrets(ctx, STAGE)
 
 
 # -- rotation ---------------------------------------------------------------------------
@@ -278,14 +271,14 @@ def users_to_rotate(ctx: Context, names: list[str] | None) -> list:
     unknown = [n for n in names or [] if n not in by_name]
     if unknown:
         raise UsageError(f"rotate: no user {', '.join(unknown)} in the params; users are {', '.join(by_name)}")
-    chosen = [by_name[n] for n in names] if names else [u for u in ctx.params.users if u.password == "generate"]
-    kept_elsewhere = [u for u in chosen if u.password != "generate"]
+    chosen = [by_name[n] for n in names] if names else [u for u in ctx.params.users if u.password.generated]
+    kept_elsewhere = [u for u in chosen if not u.password.generated]
     if kept_elsewhere:
         lines = "\n".join(
             f"  - {u.name}: its password comes from '{u.password}'; "
             + (
-                f"put the new one in {u.password[4:]} and run with --reset-passwords"
-                if u.password.startswith("env:")
+                f"put the new one in {u.password.var} and run with --reset-passwords"
+                if u.password.kind == "env"
                 else "type the new one in the users form (notebook 02) and run it with reset_passwords = True"
             )
             for u in kept_elsewhere
