@@ -1,10 +1,16 @@
-"""Every error family of the runbook, its exit codes, and the one place where AWS
-errors become ours.
+"""The root of every error family, the exit codes, and the one place where AWS errors
+become ours.
 
 Everything a user can cause (bad params, missing credentials, a password the pool
 rejects, a stage run out of order, AWS refusing a call) raises a ``RunbookError``: a
 short message that names the field or resource and says what to do. Notebooks and the
 CLI show only that message; a stack trace means a bug in cognito-runbook.
+
+The families that span the package are here (``ParamsError``, ``UsageError``,
+``BackendError``, ``StageError``, ``AwsError``, ``PlanModeWrite``). Two live with the
+concept they describe, and are ``RunbookError``s all the same: ``tokens.TokenError`` and
+its subclasses (each way a token fails verification) and ``params_file.ParamsFileError``
+(a params file that cannot be saved).
 """
 
 from __future__ import annotations

@@ -25,14 +25,12 @@ from pydantic import (
     model_validator,
 )
 
-from .db2 import db2_name_problems
 from .errors import ParamsError
+from .params_checks import STACK_RE, cross_field_problems, domain_prefix_problem
 from .quotas import DEFAULT_RPS
 
 PASSWORD_SOURCES_HELP = "use env:VAR_NAME (read from the environment), prompt (asked for when run) or generate (random, kept in AWS Secrets Manager)"
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-STACK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
-DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LAMBDA_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PYTHON_RUNTIMES = ("python3.12", "python3.13", "python3.14")
@@ -132,13 +130,9 @@ class UserPoolParams(_Model):
     @field_validator("domain_prefix")
     @classmethod
     def _domain(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        if not DOMAIN_RE.match(v):
-            raise ValueError("must be 1-63 lower-case letters, digits or hyphens, not starting or ending with a hyphen")
-        for word in ("aws", "amazon", "cognito"):
-            if word in v:
-                raise ValueError(f"must not contain '{word}' (AWS reserves it); choose another prefix")
+        problem = domain_prefix_problem(v) if v is not None else None
+        if problem:
+            raise ValueError(problem)
         return v
 
 
@@ -360,106 +354,6 @@ def _pydantic_problems(err: ValidationError) -> list[str]:
     return problems
 
 
-def _names(raw: Any, key: str) -> list[tuple[int, Any]]:
-    items = raw.get(key) if isinstance(raw, dict) else None
-    if not isinstance(items, list):
-        return []
-    return [(i, item.get("name")) for i, item in enumerate(items) if isinstance(item, dict)]
-
-
-def _cross_field_problems(raw: Any) -> list[str]:
-    """Checks that span fields, run on the raw data so they are reported together
-    with the type errors instead of after them: one named check per rule."""
-    if not isinstance(raw, dict):
-        return []
-    view = _RawView(raw)
-    return [problem for check in CROSS_FIELD_CHECKS for problem in check(view)]
-
-
-@dataclass(frozen=True)
-class _RawView:
-    """The raw params as the cross-field checks read them (whatever their types)."""
-
-    raw: dict
-
-    @property
-    def pool(self) -> dict:
-        pool = self.raw.get("user_pool")
-        return pool if isinstance(pool, dict) else {}
-
-    @property
-    def sign_in(self) -> Any:
-        return self.pool.get("sign_in", "username")
-
-    def named(self, key: str) -> list[tuple[int, str]]:
-        """(index, name) of each entry of ``users`` or ``groups`` whose name is a string."""
-        return [(i, name) for i, name in _names(self.raw, key) if isinstance(name, str)]
-
-
-def _repeated_names(view: _RawView) -> list[str]:
-    problems = []
-    for key in ("users", "groups"):
-        seen: dict[str, int] = {}
-        for i, name in view.named(key):
-            folded = name.lower()  # Cognito (case-insensitive pool) and Db2 both fold case
-            if folded in seen:
-                problems.append(
-                    f"{key}[{i}].name: '{name}' repeats {key}[{seen[folded]}]; each name may appear once (case does not count)"
-                )
-            seen.setdefault(folded, i)
-    return problems
-
-
-def _db2_group_names(view: _RawView) -> list[str]:
-    return [
-        f"groups[{i}].name: Db2 group name {p}" for i, name in view.named("groups") for p in db2_name_problems(name)
-    ]
-
-
-def _user_names(view: _RawView) -> list[str]:
-    """E-mail pools sign in with an e-mail address; otherwise the name is Db2's user name."""
-    if view.sign_in == "email":
-        return [
-            f"users[{i}].name: the pool signs in with e-mail, so the user name must be an e-mail address"
-            for i, name in view.named("users")
-            if "@" not in name
-        ]
-    return [f"users[{i}].name: Db2 user name {p}" for i, name in view.named("users") for p in db2_name_problems(name)]
-
-
-def _default_domain_prefix(view: _RawView) -> list[str]:
-    """Without a domain_prefix the stack's name is used: it must make a valid one."""
-    stack = view.raw.get("stack", "db2-stack")
-    if view.pool.get("domain_prefix") or not isinstance(stack, str) or not STACK_RE.match(stack):
-        return []
-    try:
-        UserPoolParams._domain(stack.lower())
-    except ValueError as err:
-        return [
-            f"user_pool.domain_prefix: the default (the stack name, '{stack.lower()}') {err}; set user_pool.domain_prefix"
-        ]
-    return []
-
-
-def _membership_names(view: _RawView) -> list[str]:
-    memberships = view.raw.get("memberships")
-    if not isinstance(memberships, dict):
-        return []
-    user_names = {n for _, n in view.named("users")}
-    group_names = {n for _, n in view.named("groups")}
-    problems = []
-    for user, user_groups in memberships.items():
-        if user not in user_names:
-            problems.append(f"memberships.{user}: no user '{user}' in users; add the user or remove this entry")
-        for g in user_groups if isinstance(user_groups, list) else []:
-            if g not in group_names:
-                problems.append(f"memberships.{user}: no group '{g}' in groups; add the group or remove it here")
-    return problems
-
-
-CROSS_FIELD_CHECKS = (_repeated_names, _db2_group_names, _user_names, _default_domain_prefix, _membership_names)
-
-
 def parse_params(raw: Any, source: str = "params") -> Params:
     """Validate a params mapping; raise ``ParamsError`` listing every problem."""
     if raw is None:
@@ -472,7 +366,7 @@ def parse_params(raw: Any, source: str = "params") -> Params:
         params = Params.model_validate(raw)
     except ValidationError as err:
         problems += _pydantic_problems(err)
-    problems += [p for p in _cross_field_problems(raw) if p not in problems]
+    problems += [p for p in cross_field_problems(raw) if p not in problems]
     if problems:
         raise ParamsError(problems, source)
     return params

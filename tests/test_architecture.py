@@ -25,6 +25,7 @@ LAYERS = [
             "pacing",
             "params",
             "params_file",
+            "params_checks",
             "tokens",
             "oauth",
             "db2",
@@ -148,3 +149,18 @@ def test_from_and_to_take_numbers_or_stage_names(given, number):
 
 def test_teardown_selects_connect_and_teardown_only():
     assert [p.name[:2] for p in select_notebooks(NOTEBOOKS_DIR, teardown=True)] == ["00", "99"]
+
+
+LONG_MODULE_LINES = 450
+
+
+def test_modules_are_short_or_say_why():
+    """One concept per module: a module past about 450 lines says in its docstring why it
+    is one piece ("Long because ...")."""
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        lines = path.read_text().count("\n")
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        if lines > LONG_MODULE_LINES and "Long because" not in doc:
+            long.append(f"{path.relative_to(PACKAGE)}: {lines} lines")
+    assert not long, "split these modules, or say in the docstring why each is one piece:\n" + "\n".join(long)
