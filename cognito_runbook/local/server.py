@@ -43,7 +43,7 @@ from ..constants import (
     LOCAL_STATE_FILE as STATE_FILE,
 )
 from ..quotas import CATEGORY, DEFAULT_RPS
-from . import moto_state
+from . import iam_evaluation, moto_state, patches
 from .execute_api import PREFIX as EXECUTE_API_PREFIX
 from .execute_api import ExecuteApi
 from .hosted_ui import PREFIX as HOSTED_UI_PREFIX
@@ -98,7 +98,7 @@ class FunctionPermissions:
         except ValueError:
             pool_id = None
         resource = f"arn:aws:cognito-idp:{region}:{LOCAL_ACCOUNT_ID}:userpool/{pool_id}" if pool_id else "*"
-        reason = moto_state.function_may_call(region, function, action, resource)
+        reason = iam_evaluation.function_may_call(region, function, action, resource)
         if reason is None:
             return None
         role = (moto_state.role_arn_of(region, function) or "").rsplit("/", 1)[-1]
@@ -231,8 +231,8 @@ def _warm_up(endpoint_url: str) -> None:
 def serve(home: Path, port: int = 0, delay: float = 1.0, latency_ms: float = 0.0, quotas: bool = True) -> None:
     home.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    moto_state.patch_moto(delay)
-    moto_state.speed_up_dispatch()
+    patches.patch_moto(delay)
+    patches.speed_up_dispatch()
     log_file = open(home / "local.log", "a", buffering=1)  # noqa: SIM115 (open for the server's lifetime)
     app = LocalAws(log_file, latency_ms, quotas)
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)

@@ -1,0 +1,40 @@
+"""IAM propagation: a new role, a new or changed role policy, takes a moment to apply
+(part of the one place that touches moto's internals: see ``patches/__init__.py``)."""
+
+from __future__ import annotations
+
+from ..timing import mark_born, young
+from .originals import keep
+
+
+def role_is_new(role_arn: str | None) -> bool:
+    """Whether the role was created less than the delay ago (Lambda cannot assume it yet)."""
+    return young(f"role:{role_arn}")
+
+
+def policy_is_new(role_name: str) -> bool:
+    """Whether an inline policy of the role was put less than the delay ago (not in effect yet)."""
+    return young(f"policy:{role_name}")
+
+
+def patch_propagation() -> None:
+    """IAM is eventually consistent: record when a role or its inline policy was made, so
+    Lambda (``awslambda.py``) and the policy evaluation (``iam_evaluation.py``) can make
+    callers wait as AWS does.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency"""
+    from moto.iam.models import IAMBackend
+
+    create_role, put_policy = IAMBackend.create_role, IAMBackend.put_role_policy
+    keep(create_role=create_role, put_role_policy=put_policy)
+
+    def iam_create_role(self, role_name, *args, **kwargs):
+        role = create_role(self, role_name, *args, **kwargs)
+        mark_born(f"role:{role.arn}")
+        return role
+
+    def iam_put_role_policy(self, role_name, policy_name, policy_json):
+        put_policy(self, role_name, policy_name, policy_json)
+        mark_born(f"policy:{role_name}")
+
+    IAMBackend.create_role = iam_create_role
+    IAMBackend.put_role_policy = iam_put_role_policy
