@@ -1,4 +1,4 @@
-"""AWS plumbing under the stages: paging, error codes, get-or-none, stack tags, retries.
+"""AWS plumbing under the stages: paging, error codes, get-or-none, stack tags, retries, waits.
 
 Every stage speaks to AWS through these few helpers, so "not found", "is this ours?"
 and "try again while IAM catches up" mean the same thing everywhere.
@@ -100,6 +100,35 @@ def retry_while(
             if attempt == attempts - 1 or not predicate(err):
                 raise
             time.sleep(delay * (1.5**attempt))
+
+
+def wait_until(
+    check: Callable[[], Any],
+    *,
+    timeout: float,
+    timed_out: Callable[[Any], Exception],
+    waiting: Callable[[Any, float], None] | None = None,
+    done: Callable[[Any], bool] = bool,
+    delay: float = 0.5,
+    max_delay: float | None = None,
+) -> Any:
+    """Call ``check`` until ``done`` accepts its result, which is returned. While not done,
+    ``waiting(result, elapsed_seconds)`` can say why, then it sleeps ``delay`` (doubled
+    each time up to ``max_delay``; fixed if that is None). Once ``timeout`` seconds have
+    passed, ``timed_out(result)`` is raised: AWS settles asynchronously, but not forever."""
+    started = time.monotonic()
+    while True:
+        result = check()
+        if done(result):
+            return result
+        elapsed = time.monotonic() - started
+        if elapsed >= timeout:
+            raise timed_out(result)
+        if waiting:
+            waiting(result, elapsed)
+        time.sleep(delay)
+        if max_delay is not None:
+            delay = min(delay * 2, max_delay)
 
 
 # -- read-merge-write ------------------------------------------------------------------

@@ -15,7 +15,6 @@ import os
 import secrets
 import string
 import sys
-import time
 
 from botocore.exceptions import ClientError
 
@@ -150,8 +149,8 @@ class PasswordStore:
         if self.stage is None:
             raise RuntimeError("PasswordStore(stage=...) is needed to create a secret")  # a bug, not a user error
         secrets_manager = self.ctx.client("secretsmanager")
-        deadline = time.monotonic() + NAME_HELD_WAIT
-        while True:
+
+        def created() -> str | None:
             try:
                 self.ctx.apply(
                     self.stage,
@@ -175,14 +174,24 @@ class PasswordStore:
             if held is not None and held.get("DeletedDate") and owned_by(held.get("Tags"), self.ctx.stack):
                 self._restore(name, password)
                 return password
-            if time.monotonic() > deadline:
-                raise StageError(
-                    f"secret {name}: the name is still held by a deleted secret after {NAME_HELD_WAIT:.0f} s "
-                    "(AWS frees it asynchronously); re-run this stage in a minute"
-                )
+            return None
+
+        def waiting(*_) -> None:
             if self.ctx.progress:
                 self.ctx.progress(f"secret {name}: name still held by a deleted secret; waiting")
-            time.sleep(2.0)
+
+        from .aws import wait_until
+
+        return wait_until(
+            created,
+            waiting=waiting,
+            timeout=NAME_HELD_WAIT,
+            delay=2.0,
+            timed_out=lambda _: StageError(
+                f"secret {name}: the name is still held by a deleted secret after {NAME_HELD_WAIT:.0f} s "
+                "(AWS frees it asynchronously); re-run this stage in a minute"
+            ),
+        )
 
     def replace(self, user: str, password: str, detail: str) -> None:
         """A new value for the user's secret (Secrets Manager keeps the old one as AWSPREVIOUS)."""

@@ -26,7 +26,7 @@ from .constants import locks_dir
 from .errors import StageError, UsageError, at_aws_boundary, aws_errors
 from .params import Params, load_params
 from .passwords import PasswordStore
-from .stages import groups, memberships, token_api, token_function, user_pool, users
+from .stages import app_client, groups, memberships, token_api, token_function, user_pool, users
 from .stages.common import ACTIONS, Change, Context, NameClaim
 from .tokens import TokenVerifier, fetch_verified
 
@@ -142,7 +142,7 @@ class Found:
 
     @property
     def client(self) -> dict | None:
-        return self._get("client", lambda: user_pool.find_client(self.ctx, self.pool["Id"]) if self.pool else None)
+        return self._get("client", lambda: app_client.find_client(self.ctx, self.pool["Id"]) if self.pool else None)
 
     @property
     def client_id(self) -> str | None:

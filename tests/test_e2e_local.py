@@ -9,7 +9,7 @@ import pytest
 
 from cognito_runbook.errors import ParamsError
 from cognito_runbook.passwords import PasswordStore
-from cognito_runbook.stages.user_pool import EXPLICIT_AUTH_FLOWS
+from cognito_runbook.stages.app_client import EXPLICIT_AUTH_FLOWS
 from cognito_runbook.tokens import TokenVerifier, get_tokens
 
 pytestmark = pytest.mark.e2e

@@ -162,6 +162,26 @@ class Context:
             return None
         return call(**kwargs)
 
+    def converge(
+        self,
+        stage: str,
+        resource: str,
+        name: str,
+        drift: list[str],
+        call: Callable[..., Any],
+        *,
+        unchanged: str | None = "",
+        **request,
+    ) -> bool:
+        """A found resource brought in line: ``call(**request)`` as an "update" whose detail
+        lists the drifted fields, or, with no drift, an "unchanged" record whose detail is
+        ``unchanged`` (None: none, the caller says it for a larger whole). True if it drifted."""
+        if drift:
+            self.apply(stage, "update", resource, name, call, detail=", ".join(drift), **request)
+        elif unchanged is not None:
+            self.unchanged(stage, resource, name, unchanged)
+        return bool(drift)
+
     def unchanged(self, stage: str, resource: str, name: str, detail: str = "") -> None:
         self._record(Change(stage, "unchanged", resource, name, detail))
 
@@ -183,3 +203,10 @@ def sign_in_name(ctx: Context, user: dict) -> str:
     if ctx.params.user_pool.sign_in == "email":
         return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "email"), user["Username"])
     return user["Username"]
+
+
+def report_kept(ctx: Context, stage: str, resource: str, name: str, found: list[tuple[str, Any]]) -> None:
+    """One "kept" record per setting the runbook found set and does not manage."""
+    for path, value in found:
+        text = str(value)
+        ctx.kept(stage, resource, name, f"{path} = {text if len(text) <= 80 else text[:77] + '...'}")

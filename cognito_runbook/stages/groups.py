@@ -37,12 +37,11 @@ def ensure_groups(ctx: Context, pool: dict | None) -> None:
                 GroupName=group.name,
                 **want,
             )
-        elif drift := managed_drift(have, want, {"Description": ""}):
+        else:
             # UpdateGroup resets what it is not sent (a group's IAM role, say): send it back as read.
             request = update_request(cognito, "UpdateGroup", have, want, UserPoolId=pool["Id"], GroupName=group.name)
-            ctx.apply(STAGE, "update", "group", group.name, cognito.update_group, detail=", ".join(drift), **request)
-        else:
-            ctx.unchanged(STAGE, "group", group.name)
+            drift = managed_drift(have, want, {"Description": ""})
+            ctx.converge(STAGE, "group", group.name, drift, cognito.update_group, **request)
     if pool and ctx.params.prune:
         _prune(ctx, pool, existing)
 

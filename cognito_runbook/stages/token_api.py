@@ -152,21 +152,16 @@ def _ensure_integration(ctx: Context, api_id: str | None, function_arn: str | No
         )
         return created["IntegrationId"] if created else None
     have = ours[0]
-    drift = [k for k, v in want.items() if have.get(k) != v]
-    if drift:
-        ctx.apply(
-            STAGE,
-            "update",
-            "integration",
-            "generateToken (AWS_PROXY, payload 2.0)",
-            api2.update_integration,
-            detail=", ".join(drift),
-            ApiId=api_id,
-            IntegrationId=have["IntegrationId"],
-            **want,
-        )
-    else:
-        ctx.unchanged(STAGE, "integration", "generateToken (AWS_PROXY, payload 2.0)")
+    ctx.converge(
+        STAGE,
+        "integration",
+        "generateToken (AWS_PROXY, payload 2.0)",
+        [k for k, v in want.items() if have.get(k) != v],
+        api2.update_integration,
+        ApiId=api_id,
+        IntegrationId=have["IntegrationId"],
+        **want,
+    )
     return have["IntegrationId"]
 
 
@@ -224,23 +219,19 @@ def _ensure_stage(ctx: Context, api_id: str | None, access_log: dict | None) -> 
         drift.append("AutoDeploy")
     if access_log and have.get("AccessLogSettings") != access_log:
         drift.append("AccessLogSettings")
-    if drift:
-        ctx.apply(
-            STAGE,
-            "update",
-            "stage",
-            STAGE_NAME,
-            api2.update_stage,
-            detail=", ".join(drift),
-            ApiId=api_id,
-            StageName=STAGE_NAME,
-            AutoDeploy=True,
-            # The structure is replaced as a whole: keep what others set in it (metrics, logging).
-            DefaultRouteSettings={**settings, **want},
-            **logging,
-        )
-    else:
-        ctx.unchanged(STAGE, "stage", STAGE_NAME)
+    ctx.converge(
+        STAGE,
+        "stage",
+        STAGE_NAME,
+        drift,
+        api2.update_stage,
+        ApiId=api_id,
+        StageName=STAGE_NAME,
+        AutoDeploy=True,
+        # The structure is replaced as a whole: keep what others set in it (metrics, logging).
+        DefaultRouteSettings={**settings, **want},
+        **logging,
+    )
 
 
 def _invoke_statement(ctx: Context, api_id: str) -> dict | None:

@@ -288,17 +288,11 @@ def ensure_token_function(
     want_vars = want["Environment"]["Variables"]
     drift = [k for k in ("Runtime", "Role", "Handler", "Timeout", "MemorySize") if config.get(k) != want[k]]
     drift += [f"Environment.{k}" for k, v in want_vars.items() if have_vars.get(k) != v]
-    if drift:
-        request = {**want, "Environment": {"Variables": {**have_vars, **want_vars}}}
-        ctx.apply(
-            STAGE,
-            "update",
-            "Lambda configuration",
-            name,
-            lam.update_function_configuration,
-            detail=", ".join(drift),
-            **request,
-        )
+    request = {**want, "Environment": {"Variables": {**have_vars, **want_vars}}}
+    # "unchanged" is said of the whole function below, once its code is checked too.
+    if ctx.converge(
+        STAGE, "Lambda configuration", name, drift, lam.update_function_configuration, unchanged=None, **request
+    ):
         _wait_updated(ctx, name)
     for setting, value in unmanaged_function_settings(config, want_vars):
         ctx.kept(STAGE, "Lambda setting", name, f"{setting} = {value}")
