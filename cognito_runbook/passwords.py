@@ -18,7 +18,7 @@ import sys
 
 from botocore.exceptions import ClientError
 
-from .aws import error_code, get_or_none, owned_by, paginate, tag_list
+from .aws import error_code, get_or_none, owned_by, paginate, tag_list, wait_until
 from .errors import StageError
 from .params import PasswordPolicy, PasswordSource
 
@@ -179,8 +179,6 @@ class PasswordStore:
         def waiting(*_) -> None:
             if self.ctx.progress:
                 self.ctx.progress(f"secret {name}: name still held by a deleted secret; waiting")
-
-        from .aws import wait_until
 
         return wait_until(
             created,
