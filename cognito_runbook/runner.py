@@ -94,13 +94,14 @@ def run(
                 papermill.execute_notebook(
                     str(notebook),
                     str(run_dir / notebook.name),
-                    parameters={
-                        "params_file": str(params_file),
-                        "plan": plan,
-                        "run_dir": str(run_dir),
-                        **({"confirm_stack": confirm_stack} if notebook_number(notebook) == TEARDOWN_NOTEBOOK else {}),
-                        **({"reset_passwords": True} if reset_passwords else {}),
-                    },
+                    parameters=notebook_parameters(
+                        notebook,
+                        params_file=str(params_file),
+                        plan=plan,
+                        run_dir=str(run_dir),
+                        confirm_stack=confirm_stack or None,
+                        reset_passwords=reset_passwords or None,
+                    ),
                     kernel_name="python3",
                     km=km,
                     progress_bar=False,
@@ -138,6 +139,15 @@ def run(
     if plan and summary.drifted(data):
         return RunResult(EXIT_DRIFT, run_dir, data)
     return RunResult(EXIT_OK, run_dir, data)
+
+
+def notebook_parameters(notebook: Path, **candidates) -> dict:
+    """The run's parameters this notebook declares (its ``parameters`` cell); None means
+    not given. papermill would inject the others too, with a warning each."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(notebook))
+    return {k: v for k, v in candidates.items() if v is not None and k in declared}
 
 
 def _shutdown(km) -> None:

@@ -4,9 +4,11 @@ kernels, the shared private local AWS. Slow (each run starts a kernel per notebo
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -236,3 +238,41 @@ def test_kernel_sockets_fit_under_a_long_temp_folder(tmp_path, monkeypatch):
         assert prefix.startswith("/tmp/cognito-runbook-kernels-") and len(prefix) + 3 < 107
     finally:
         kernels.remove_socket_dir()
+
+
+def test_a_killed_run_leaves_its_kernel_files_private_and_the_next_run_removes_them(stack_file, local_aws, tmp_path):
+    """SIGKILL leaves no chance to clean up: the sockets and the connection files (each holds
+    a kernel's signing key) stay in one folder only this user can open, and the next run
+    removes it."""
+    temp = Path(tempfile.mkdtemp(prefix="krt", dir="/tmp"))  # short: sockets need short paths
+    env = {**os.environ, "TMPDIR": str(temp)}
+    params_file = stack_file("killed-kernels")
+    command = [sys.executable, "-m", "cognito_runbook.cli", "run", str(params_file), "--to", "1"]
+    proc = subprocess.Popen([*command, "--out", str(tmp_path / "a")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        folder = _wait_for(lambda: next(temp.glob(f"cognito-runbook-kernels-{proc.pid}-*/kernel-*.json"), None))
+    finally:
+        proc.kill()
+        proc.wait()
+    folder = folder.parent
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert [p.name for p in temp.iterdir()] == [folder.name]  # no connection file of its own in the temp folder
+    try:
+        done = subprocess.run(
+            [*command[:-2], "--to", "0", "--out", str(tmp_path / "b")], cwd=ROOT, env=env, timeout=300
+        )
+        assert done.returncode == 0
+        assert not folder.exists() and list(temp.iterdir()) == []
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+        runbook_for(params_file, local_aws).teardown()
+
+
+def _wait_for(find, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = find()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("the run started no kernel")

@@ -14,8 +14,8 @@ documentation of the managed login endpoints:
   verified, same client and redirect URI) and ``refresh_token`` grants.
 
 Tokens come from moto's Cognito (the same keys, issuer and claims as the API path).
-Known difference: access tokens carry moto's scope ``aws.cognito.signin.user.admin``,
-not the OAuth scopes requested.
+Access tokens carry the OAuth scopes asked for (the client's allowed scopes when the
+request names none), as Cognito's do (``patches/cognitoidp_tokens.py``).
 """
 
 from __future__ import annotations
