@@ -262,6 +262,17 @@ def client_snippets(
     )
 
 
+def write_stack_artefacts(run_dir, outputs, token_type: str = "access") -> dict[str, _Path]:
+    """``write_artefacts`` with the pool's keys as its JWKS URL serves them now."""
+    from .tokens import JwksCache, TokenError
+
+    try:
+        jwks = JwksCache(outputs.jwks_url).jwks()
+    except (OSError, ValueError) as err:
+        raise TokenError(f"cannot fetch the JWKS from {outputs.jwks_url}: {err}") from None
+    return write_artefacts(run_dir, outputs, jwks, token_type)
+
+
 def write_artefacts(run_dir, outputs, jwks: dict, token_type: str = "access") -> dict[str, _Path]:
     """Write every Db2-side file into ``<run_dir>/db2``; returns them by name."""
     out = _Path(run_dir) / "db2"

@@ -26,6 +26,7 @@ LAYERS = [
             "params",
             "params_file",
             "tokens",
+            "sign_ins",
             "oauth",
             "db2",
             "display",
