@@ -43,7 +43,9 @@ _EXPORTS = {
     "StageError": "errors",
     "AwsError": "errors",
     "TokenError": "tokens",
-    # tokens
+    # sign-ins and tokens
+    "SignIn": "sign_ins",
+    "Outcome": "sign_ins",
     "TokenVerifier": "tokens",
     "get_tokens": "tokens",
     # scheduling

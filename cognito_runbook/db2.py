@@ -262,6 +262,17 @@ def client_snippets(
     )
 
 
+def write_stack_artefacts(run_dir, outputs, token_type: str = "access") -> dict[str, _Path]:
+    """``write_artefacts`` with the pool's keys as its JWKS URL serves them now."""
+    from .tokens import JwksCache, TokenError
+
+    try:
+        jwks = JwksCache(outputs.jwks_url).jwks()
+    except (OSError, ValueError) as err:
+        raise TokenError(f"cannot fetch the JWKS from {outputs.jwks_url}: {err}") from None
+    return write_artefacts(run_dir, outputs, jwks, token_type)
+
+
 def write_artefacts(run_dir, outputs, jwks: dict, token_type: str = "access") -> dict[str, _Path]:
     """Write every Db2-side file into ``<run_dir>/db2``; returns them by name."""
     out = _Path(run_dir) / "db2"
@@ -287,3 +298,19 @@ def write_artefacts(run_dir, outputs, jwks: dict, token_type: str = "access") ->
         (out / name).write_text(text)
         written[name] = out / name
     return written
+
+
+ARTEFACT_PURPOSE = {
+    "cognito_userpools.json": "AWS security plugin: ~/sqllib/security64/plugin/cfg/",
+    "db2-host-policy.json": "IAM policy for the Db2 host's role",
+    "db2token.cfg": "built-in JWT support: $INSTHOME/sqllib/cfg/",
+    "gskit-commands.sh": "builds the JWT keystore (run on the Db2 server)",
+    "plugin-commands.sh": "dbm cfg settings for the AWS security plugin",
+    "client-snippets.txt": "CLP, CLI/ODBC and JDBC connection snippets",
+    "keys": "pool signing keys (PEM) and their certificates for GSKit",
+}
+
+
+def artefact_purpose(name: str) -> str:
+    """What a file of the run folder's ``db2/`` is for (``keys/...``: the signing keys)."""
+    return ARTEFACT_PURPOSE.get("keys" if name.startswith("keys/") else name, "")

@@ -9,6 +9,7 @@ narrower, and each such statement says why in ``WHY_STAR``.
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 
 import botocore.session
@@ -150,3 +151,18 @@ def _unique_sids(statements: list[dict]) -> list[dict]:
 def explain(document: dict) -> list[tuple[str, str]]:
     """(action, why) for each action allowed on Resource "*" (IAM JSON has no comments)."""
     return [(a, WHY_STAR[a]) for s in document["Statement"] if s["Resource"] == "*" for a in s["Action"]]
+
+
+def setup_markdown(params: Params, account: str, params_file: str) -> str:
+    """The policy, why each ``Resource: "*"`` is there, and the commands that create it
+    (notebook 00 shows this)."""
+    document = policy(params, account)
+    reasons = "\n".join(f"- `{action}`: {why}" for action, why in explain(document))
+    name = f"cognito-runbook-{params.stack}-operator"
+    return (
+        f"```json\n{json.dumps(document, indent=2)}\n```\n\n"
+        f'`Resource: "*"` only where AWS offers nothing narrower:\n\n{reasons}\n\n'
+        "Create it and attach it to the person or role that runs the runbook:\n\n"
+        f"```bash\ncognito-runbook iam-policy {params_file} > {name}.json\n"
+        f"aws iam create-policy --policy-name {name} --policy-document file://{name}.json\n```"
+    )

@@ -1,7 +1,9 @@
 """What the notebooks call: one short line per step, a readable table per result.
 
-Presentation only: every AWS read goes through ``Runbook`` (which keeps what it found
-until a stage changes it) or a stage's ``describe``-style function. Each notebook opens
+Presentation only, with no AWS calls of its own: every AWS read goes through ``Runbook``
+(which keeps what it found until a stage changes it), a stage's ``describe``-style
+function, or the module that owns it (sign-ins and their passwords: ``sign_ins``; the
+pool's keys: ``db2``); saving a form goes through ``params_file``. Each notebook opens
 the runbook from its params file and finds what earlier notebooks created by looking
 in AWS, so any notebook can run on its own in a fresh kernel.
 """
@@ -13,50 +15,23 @@ from pathlib import Path
 
 from IPython.display import HTML, display
 
-from . import oauth, summary
+from . import oauth, params_file, sign_ins, summary
 from .constants import run_dir as resolve_run_dir
 from .display import Diff, Table, Tables, changes_table, key_value_table
-from .errors import ParamsError, RunbookError, StageError, aws_errors
-from .params import Params, UserParams, load_params, parse_params
-from .params_file import ParamsEdit
-from .passwords import PasswordStore, secret_name
+from .errors import RunbookError, StageError, aws_errors
+from .params import Params, load_params
+from .project import find_file
 from .runbook import Runbook, StackOutputs, StageResult
+from .sign_ins import SignIn
 from .stages import groups as groups_stage
 from .stages import memberships as memberships_stage
 from .stages import token_function as token_function_stage
 from .stages import users as users_stage
 from .stages.common import sign_in_name
-from .tokens import TokenVerifier, fetch_verified, readable_claims, truncate
+from .tokens import TokenVerifier, readable_claims, truncate
 from .widgets import GroupsForm, MembershipsForm, UsersForm
 
-# What a verifier and GET /token need from the stack outputs (fewer look-ups than all of them).
-_TOKEN_KEYS = ("client_id", "issuer", "jwks_url", "token_url")
-DISABLED = "not asked: disabled (enabled: false)"
 _ARTEFACT_KEYS = ("pool_id", "pool_arn", "issuer", "jwks_url", "token_url")
-
-
-_ARTEFACT_PURPOSE = {
-    "cognito_userpools.json": "AWS security plugin: ~/sqllib/security64/plugin/cfg/",
-    "db2-host-policy.json": "IAM policy for the Db2 host's role",
-    "db2token.cfg": "built-in JWT support: $INSTHOME/sqllib/cfg/",
-    "gskit-commands.sh": "builds the JWT keystore (run on the Db2 server)",
-    "plugin-commands.sh": "dbm cfg settings for the AWS security plugin",
-    "client-snippets.txt": "CLP, CLI/ODBC and JDBC connection snippets",
-    "keys": "pool signing keys (PEM) and their certificates for GSKit",
-}
-
-
-def find_file(path: str | Path) -> Path:
-    """A relative path is looked up from the current directory, then its parents, so
-    notebooks find ``params/...`` whether run from the project root (papermill) or
-    from ``notebooks/`` (JupyterLab, nbval)."""
-    path = Path(path)
-    if path.is_absolute() or path.exists():
-        return path
-    for parent in list(Path.cwd().parents)[:3]:
-        if (parent / path).exists():
-            return parent / path
-    return path  # load_params reports it as missing
 
 
 def open_runbook(
@@ -77,30 +52,6 @@ def open_runbook(
     runbook = Runbook.open(path, plan=plan, overrides=overrides, reset_passwords=reset_passwords)
     runbook.run_dir = resolve_run_dir(run_dir, path, runbook.params.stack)
     return NotebookRunbook(runbook, path.resolve(), text)
-
-
-def _token_fix(stack: str, user: str, source: str, status: str) -> str:
-    if source.startswith("env:") and status.startswith("skipped"):
-        return f"Export {source[4:]} with the user's password before the run."
-    if status.startswith("skipped"):  # generate, and the secret is gone
-        return f"Its secret {secret_name(stack, user)} is missing. {users_stage.LOST_PASSWORD_FIX}."
-    if "401" in status:
-        where = f"the secret {secret_name(stack, user)}" if source == "generate" else f"${source[4:]}"
-        return (
-            f"The password in {where} no longer signs in: it was changed outside the runbook "
-            "(admin-set-user-password, the console). Set it back to that value, or store the new one there."
-        )
-    return "See the message above; re-run notebooks 05 and 06 if the token API itself fails."
-
-
-def _people(params: Params) -> tuple:
-    """What the forms edit, in a form that compares by meaning (an empty membership list
-    is the same as none)."""
-    return (
-        [u.model_dump() for u in params.users],
-        [g.model_dump() for g in params.groups],
-        {u: gs for u, gs in params.memberships.items() if gs},
-    )
 
 
 class NotebookRunbook:
@@ -144,22 +95,12 @@ class NotebookRunbook:
     def iam_policy(self):
         """The least-privilege policy a person needs to run every notebook of this stack on
         AWS (derived from the request contract), and how to create it."""
-        import json
-
         from IPython.display import Markdown
 
         from . import iam_policy
 
-        document = iam_policy.policy(self.params, self.runbook.backend.account_id)
-        reasons = "\n".join(f"- `{action}`: {why}" for action, why in iam_policy.explain(document))
-        name = f"cognito-runbook-{self.params.stack}-operator"
-        return Markdown(
-            f"```json\n{json.dumps(document, indent=2)}\n```\n\n"
-            f'`Resource: "*"` only where AWS offers nothing narrower:\n\n{reasons}\n\n'
-            "Create it and attach it to the person or role that runs the runbook:\n\n"
-            f"```bash\ncognito-runbook iam-policy {self.params_path.parent.name}/{self.params_path.name} > {name}.json\n"
-            f"aws iam create-policy --policy-name {name} --policy-document file://{name}.json\n```"
-        )
+        params_file = f"{self.params_path.parent.name}/{self.params_path.name}"
+        return Markdown(iam_policy.setup_markdown(self.params, self.runbook.backend.account_id, params_file))
 
     # -- stages ------------------------------------------------------------------
 
@@ -176,28 +117,24 @@ class NotebookRunbook:
     # -- forms: the params file is the source of truth ------------------------------------
 
     def _commit(self, **sections) -> Diff | None:
-        """Make the form's sections the params: validated, then written to the params file
-        (its comments and layout kept), then used by this run. If either step fails nothing
-        changes, in the file or in AWS; the message carries the diff. Headless (the form as
-        the params filled it) there is no change and the file is not touched."""
-        raw = self.params.model_dump(exclude_none=True)
-        raw.update(sections)
-        params = parse_params(raw, source="the form")
-        if _people(params) == _people(self.params):
+        """Make the form's sections the params and save them to the params file (see
+        ``params_file.save_sections``); show the file's change. Headless (the form as the
+        params filled it) there is no change and the file is not touched."""
+        saved = params_file.save_sections(
+            self.params_path, self._file_text, self.params, sections, plan=self.runbook.plan
+        )
+        if saved is None:
             return None
-        edit = ParamsEdit(self.params_path, self._file_text)
-        for key in ("users", "groups"):
-            if key in sections:
-                edit.set_named(key, sections[key])
-        if "memberships" in sections:
-            edit.set_memberships(sections["memberships"])
-        if self.runbook.plan:
-            diff, caption = edit.diff(), f"Would change {self.params_path.name} (plan: not written)"
-        else:
-            diff, caption = edit.save(), f"Saved to {self.params_path}"
-            self._file_text = edit.original
-        self.runbook.params = params
-        return Diff(diff, caption) if diff else None
+        self._file_text = saved.text
+        self.runbook.params = saved.params
+        if not saved.diff:
+            return None
+        caption = (
+            f"Saved to {self.params_path}"
+            if saved.written
+            else f"Would change {self.params_path.name} (plan: not written)"
+        )
+        return Diff(saved.diff, caption)
 
     # -- 01 adopting a pool built by hand ----------------------------------------------------
 
@@ -274,13 +211,11 @@ class NotebookRunbook:
         if self.runbook.plan:
             return Tables(changes_table(result))
         rotated = sorted({c.name for c in result.changes if c.resource == "password"})
-        checks = self.runbook.verify_sign_in(rotated)
-        return Tables(
-            changes_table(result),
-            Table(
-                ["user", "fresh token"], [[c["user"], c["status"]] for c in checks], "Signing in with the new password"
-            ),
-        )
+        try:
+            rows = [[r.user, r.status] for r in self.runbook.sign_in(rotated)]
+        except sign_ins.NoTokenApi:
+            rows = [[name, sign_ins.NOT_CHECKED] for name in rotated]
+        return Tables(changes_table(result), Table(["user", "fresh token"], rows, "Signing in with the new password"))
 
     # -- 03 groups ----------------------------------------------------------------------
 
@@ -360,7 +295,7 @@ class NotebookRunbook:
     def verifier(self, out: StackOutputs | None = None) -> TokenVerifier:
         """The stack's token verifier, kept while the pool, client and JWKS URL stay the same
         (its JWKS and verified-token caches then serve every cell of the notebook)."""
-        out = out or self.runbook.outputs(*_TOKEN_KEYS)
+        out = out or self.runbook.outputs(*sign_ins.TOKEN_KEYS)
         if not out.client_id:
             raise StageError("no app client found; run notebook 01 first")
         key = (out.issuer, out.client_id, out.jwks_url)
@@ -368,80 +303,48 @@ class NotebookRunbook:
             self._verifier = (key, TokenVerifier.for_stack(out))
         return self._verifier[1]
 
-    def tokens_via_api(self, users: list[str] | None = None, record: bool = True) -> list[dict]:
-        """GET /token for each user (as ``curl -u`` does), then verify both tokens.
-        ``record``: keep the (shortened) result in the run summary."""
-        out = self.runbook.outputs(*_TOKEN_KEYS)
-        if not out.token_url:
-            raise StageError("token_api: no getToken API found; run notebook 06 first")
-        verifier = self.verifier(out)
-        store = PasswordStore(self.runbook.ctx)
-        results = []
-        known = {u.name for u in self.params.users}
-        with aws_errors("reading passwords"):
-            extra = [
-                UserParams(name=name, password="generate") for name in store.generated_users() if name not in known
-            ]
-        for user in [*self.params.users, *extra]:
-            if users and user.name not in users:
-                continue
-            if not user.enabled:
-                results.append({"user": user.name, "status": f"{DISABLED}: Cognito refuses its sign-in"})
-                continue
-            with aws_errors(f"reading the password of {user.name}"):
-                password = store.existing(user)
-            if password is None:
-                results.append({"user": user.name, "status": f"skipped: no password available from '{user.password}'"})
-                continue
-            results.append(fetch_verified(out.token_url, verifier, user.name, password))
+    def tokens_via_api(self, users: list[str] | None = None, record: bool = True) -> list[SignIn]:
+        """GET /token for each user (as ``curl -u`` does), then verify both tokens: the params
+        users and those whose generated password the stack keeps. ``record``: keep the
+        (shortened) result in the run summary."""
+        out = self.runbook.outputs(*sign_ins.TOKEN_KEYS)
+        verifier = self.verifier(out) if out.token_url and out.client_id else None
+        results = self.runbook.sign_in(users, stored=True, verifier=verifier)
         if record:
             self._record_tokens(results)
         return results
 
-    def require_tokens(self, results: list[dict]) -> None:
+    @staticmethod
+    def require_tokens(results: list[SignIn]) -> None:
         """Fail (naming each user and the fix) unless every user the runbook can sign in as got
         verified tokens. Users whose password is typed (``prompt``) are not checked headless."""
-        problems = []
-        for r in results:
-            user = next((u for u in self.params.users if u.name == r["user"]), None)
-            source = str(user.password) if user else "generate"
-            if r["status"] == "verified" or source == "prompt" or r["status"].startswith(DISABLED):
-                continue
-            problems.append(
-                f"  - {r['user']}: {r['status']}. {_token_fix(self.params.stack, r['user'], source, r['status'])}"
-            )
-        if problems:
-            raise StageError(f"{len(problems)} user(s) cannot get tokens:\n" + "\n".join(problems))
+        sign_ins.require(results)
 
-    def _record_tokens(self, results: list[dict]) -> None:
-        rows = []
-        for r in results:
-            tokens = r.get("tokens")
-            rows.append(
-                {
-                    "user": r["user"],
-                    "status": r["status"].split(":")[0],
-                    "id_token": truncate(tokens.id_token, 8) if tokens else "",
-                    "access_token": truncate(tokens.access_token, 8) if tokens else "",
-                    "groups": ",".join(sorted(r.get("id_claims", {}).get("cognito:groups", []))),
-                }
-            )
+    def _record_tokens(self, results: list[SignIn]) -> None:
+        rows = [
+            {
+                "user": r.user,
+                "status": r.outcome.value,
+                "id_token": truncate(r.tokens.id_token, 8) if r.tokens else "",
+                "access_token": truncate(r.tokens.access_token, 8) if r.tokens else "",
+                "groups": ",".join(r.groups),
+            }
+            for r in results
+        ]
         summary.record_tokens(self.run_dir, rows)
 
     @staticmethod
-    def tokens_table(results: list[dict]) -> Table:
-        rows = []
-        for r in results:
-            tokens = r.get("tokens")
-            rows.append(
-                [
-                    r["user"],
-                    r["status"],
-                    truncate(tokens.id_token) if tokens else "",
-                    truncate(tokens.access_token) if tokens else "",
-                    ", ".join(sorted(r.get("id_claims", {}).get("cognito:groups", []))),
-                ]
-            )
+    def tokens_table(results: list[SignIn]) -> Table:
+        rows = [
+            [
+                r.user,
+                r.status,
+                truncate(r.tokens.id_token) if r.tokens else "",
+                truncate(r.tokens.access_token) if r.tokens else "",
+                ", ".join(r.groups),
+            ]
+            for r in results
+        ]
         return Table(["user", "result", "ID token", "access token", "cognito:groups"], rows, "Tokens from GET /token")
 
     @staticmethod
@@ -459,34 +362,17 @@ class NotebookRunbook:
             f"{title}: NOT verified (decoded only)",
         )
 
-    def show_claims(self, results: list[dict]) -> None:
+    def show_claims(self, results: list[SignIn]) -> None:
         for r in results:
-            if r.get("id_claims"):
-                display(self.claims_table(r["id_claims"], f"{r['user']}: ID token claims (verified)"))
-                display(self.claims_table(r["access_claims"], f"{r['user']}: access token claims (verified)"))
+            if r.id_claims:
+                display(self.claims_table(r.id_claims, f"{r.user}: ID token claims (verified)"))
+                display(self.claims_table(r.access_claims, f"{r.user}: access token claims (verified)"))
 
     # -- 08 hosted UI ------------------------------------------------------------------------
 
     def hosted_ui_sign_in(self, flow: str = "") -> oauth.SignIn:
         """``flow``: "implicit", "code", or "" for code + PKCE when the client allows it."""
-        allowed = self.params.app_client.oauth_flows
-        flow = flow or ("code" if "code" in allowed else allowed[0])
-        out = self.runbook.outputs("hosted_ui_url", "client_id")
-        if not out.hosted_ui_url or not out.client_id:
-            raise StageError("the pool has no hosted-UI domain or app client; run notebook 01 first")
-        if flow not in self.params.app_client.oauth_flows:
-            raise ParamsError(
-                [
-                    f"app_client.oauth_flows: the app client does not allow '{flow}'; add it to the params and re-run notebook 01, or use flow={self.params.app_client.oauth_flows[0]!r}"
-                ]
-            )
-        return oauth.SignIn(
-            out.hosted_ui_url,
-            out.client_id,
-            self.params.app_client.callback_urls[0],
-            flow,
-            tuple(self.params.app_client.oauth_scopes),
-        )
+        return sign_ins.hosted_ui_session(self.params, self.runbook.outputs("hosted_ui_url", "client_id"), flow)
 
     def login_link(self, sign_in: oauth.SignIn) -> HTML:
         return HTML(
@@ -506,13 +392,9 @@ class NotebookRunbook:
             return typed.strip()
         if redirect_url_env and os.environ.get(redirect_url_env):
             return os.environ[redirect_url_env]
-        store = PasswordStore(self.runbook.ctx)
-        for u in self.params.users:
-            if user in (None, u.name) and u.enabled:
-                with aws_errors(f"reading the password of {u.name}"):
-                    password = store.existing(u)
-                if password:
-                    return oauth.scripted_sign_in(sign_in.login_url, u.name, password)
+        redirect = sign_ins.hosted_ui_redirect(self.runbook.ctx, sign_in.login_url, user)
+        if redirect:
+            return redirect
         raise RunbookError(
             "no redirect URL: paste it into the box above, or set the environment variable named by redirect_url_env"
         )
@@ -521,16 +403,12 @@ class NotebookRunbook:
 
     def db2_artefacts(self, token_type: str = "access") -> Table:
         from . import db2
-        from .tokens import JwksCache
 
         out = self.runbook.outputs(*_ARTEFACT_KEYS)
         if not out.pool_id:
             raise StageError("no user pool found; run notebook 01 first")
-        files = db2.write_artefacts(self.run_dir, out, JwksCache(out.jwks_url).jwks(), token_type)
-        rows = [
-            [name, _ARTEFACT_PURPOSE.get(name.split("/")[0] if name.startswith("keys/") else name, "")]
-            for name in files
-        ]
+        files = db2.write_stack_artefacts(self.run_dir, out, token_type)
+        rows = [[name, db2.artefact_purpose(name)] for name in files]
         return Table(["file (in run folder/db2)", "what it is for"], rows, "Db2 artefacts")
 
     def show_artefact(self, name: str) -> None:
@@ -546,9 +424,9 @@ class NotebookRunbook:
 
         candidates = [user] if user else [u.name for u in self.params.users if u.enabled]
         for name in candidates:
-            results = [r for r in self.tokens_via_api([name], record=False) if r.get("tokens")]
+            results = [r for r in self.tokens_via_api([name], record=False) if r.tokens]
             if results:
-                tokens = results[0]["tokens"]
+                tokens = results[0].tokens
                 token = tokens.access_token if token_use == "access" else tokens.id_token
                 with aws_errors("preflight"):
                     return db2_preflight(token, self.runbook.outputs("pool_id"), self.runbook.backend)

@@ -2,8 +2,9 @@
 file's comments, key order and layout kept (round-trip YAML), and never over a file that
 changed on disk since it was read.
 
-The forms (notebooks 02-04) and ``cognito-runbook adopt --write-params`` write through
-here, so the interactive and the scheduled runs share one source of truth.
+The forms (notebooks 02-04, through ``save_sections``) and ``cognito-runbook adopt
+--write-params`` write through here, so the interactive and the scheduled runs share one
+source of truth.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import difflib
 import io
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import RunbookError
+from .params import Params, parse_params
 
 # What a missing field means in a users or groups entry: an entry is only edited where its
 # meaning changes, so `password: generate` written out or left implicit both stay as they are.
@@ -173,6 +176,58 @@ class ParamsEdit:
             f"params file {self.path}: not saved: {why}. Nothing was changed in AWS or in the file. "
             f"The change, to apply by hand:\n{diff}"
         )
+
+
+# -- a form's sections, saved -------------------------------------------------------------
+
+FORM_SECTIONS = ("users", "groups", "memberships")
+
+
+def people(params: Params) -> tuple:
+    """What the forms edit, in a form that compares by meaning (an empty membership list
+    is the same as none)."""
+    return (
+        [u.model_dump() for u in params.users],
+        [g.model_dump() for g in params.groups],
+        {u: gs for u, gs in params.memberships.items() if gs},
+    )
+
+
+@dataclass(frozen=True)
+class SavedSections:
+    params: Params  # the params with the form's sections: what the run uses from now on
+    diff: str  # the file's change ("" when the text came out the same)
+    written: bool  # False in a plan: the file was only diffed
+    text: str  # the file's text as it now stands on disk (the next change is laid over it)
+
+
+def save_sections(
+    path: str | Path, original: str, current: Params, sections: dict[str, Any], plan: bool = False
+) -> SavedSections | None:
+    """Make a form's ``sections`` (``users``, ``groups``, ``memberships``) the params:
+    validated with the rest (every problem at once), then, unless they mean what ``current``
+    already says, laid over the file's text as read (``original``: comments and layout kept)
+    and saved, or in a ``plan`` only diffed. None when nothing changes by meaning (headless:
+    the form as the params filled it). If validating or saving fails nothing is written, and
+    the caller must change nothing either (``ParamsFileError`` carries the diff)."""
+    unknown = [k for k in sections if k not in FORM_SECTIONS]
+    if unknown:
+        raise ValueError(f"not a form's section: {', '.join(unknown)}")  # a bug, not a user error
+    raw = current.model_dump(exclude_none=True)
+    raw.update(sections)
+    params = parse_params(raw, source="the form")
+    if people(params) == people(current):
+        return None
+    edit = ParamsEdit(path, original)
+    for key in ("users", "groups"):
+        if key in sections:
+            edit.set_named(key, sections[key])
+    if "memberships" in sections:
+        edit.set_memberships(sections["memberships"])
+    if plan:
+        return SavedSections(params, edit.diff(), False, original)
+    diff = edit.save()
+    return SavedSections(params, diff, True, edit.original)
 
 
 def _last_key(node) -> tuple[Any, Any] | None:

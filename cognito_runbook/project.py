@@ -1,5 +1,6 @@
 """Where the notebooks and the example params files are, in a checkout or an installed
-wheel, and ``cognito-runbook init`` to copy them into a folder of one's own."""
+wheel, ``cognito-runbook init`` to copy them into a folder of one's own, and how a
+notebook finds its params file wherever it runs."""
 
 from __future__ import annotations
 
@@ -55,3 +56,16 @@ def init(target: str | Path, force: bool = False) -> list[Path]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, dest)
     return [dest for _, dest in pairs]
+
+
+def find_file(path: str | Path) -> Path:
+    """A relative path is looked up from the current directory, then its parents, so
+    notebooks find ``params/...`` whether run from the project root (papermill) or
+    from ``notebooks/`` (JupyterLab, nbval)."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    for parent in list(Path.cwd().parents)[:3]:
+        if (parent / path).exists():
+            return parent / path
+    return path  # load_params reports it as missing

@@ -19,16 +19,14 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from . import summary
+from . import sign_ins, summary
 from .aws import owned_by
 from .backend import Backend, connect
 from .constants import locks_dir
 from .errors import StageError, UsageError, at_aws_boundary, aws_errors
 from .params import Params, load_params
-from .passwords import PasswordStore
 from .stages import app_client, groups, memberships, token_api, token_function, user_pool, users
 from .stages.common import ACTIONS, Change, Context, NameClaim
-from .tokens import TokenVerifier, fetch_verified
 
 LOCK_TIMEOUT = 600  # seconds to wait for another run's stage on this machine
 TEARDOWN_NOTEBOOK = 99
@@ -362,22 +360,10 @@ class Runbook:
         return self._finish("rotate", started, before, writes)
 
     @at_aws_boundary
-    def verify_sign_in(self, names: list[str]) -> list[dict]:
-        """``GET /token`` for each user with the password the runbook has, both tokens verified
-        against the pool's keys (see ``tokens.fetch_verified``)."""
-        out = self.outputs("client_id", "issuer", "jwks_url", "token_url")
-        if not out.token_url:
-            return [{"user": n, "status": "not checked: no getToken API yet (notebook 06)"} for n in names]
-        verifier, store = TokenVerifier.for_stack(out), PasswordStore(self.ctx)
-        by_name = {u.name: u for u in self.params.users}
-        results = []
-        for name in names:
-            password = store.existing(by_name[name])
-            if password is None:
-                results.append({"user": name, "status": "not checked: no password to sign in with"})
-            else:
-                results.append(fetch_verified(out.token_url, verifier, name, password))
-        return results
+    def sign_in(self, names: list[str] | None = None, stored: bool = False, verifier=None) -> list[sign_ins.SignIn]:
+        """``GET /token`` for each params user (``names``: only those) with the password the
+        runbook has, both tokens verified (see ``sign_ins.sign_in``: ``stored``, ``verifier``)."""
+        return sign_ins.sign_in(self.ctx, self.outputs(*sign_ins.TOKEN_KEYS), names, stored, verifier)
 
     def _check_needs(self, stage: Stage) -> None:
         if self.plan:

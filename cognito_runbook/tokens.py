@@ -139,24 +139,6 @@ def get_tokens(token_url: str, username: str, password: str, timeout: float = 15
             time.sleep(err.retry_after)
 
 
-def fetch_verified(token_url: str, verifier: TokenVerifier, user: str, password: str) -> dict:
-    """``GET /token`` as ``user`` (as ``curl -u`` does), then both tokens verified. The result
-    names the user and says ``verified`` (with tokens and claims) or why not."""
-    try:
-        tokens = get_tokens(token_url, user, password)
-        id_claims = verifier.verify(tokens.id_token, "id")
-        access_claims = verifier.verify(tokens.access_token, "access")
-    except TokenError as err:
-        return {"user": user, "status": f"failed: {err}"}
-    return {
-        "user": user,
-        "status": "verified",
-        "tokens": tokens,
-        "id_claims": id_claims,
-        "access_claims": access_claims,
-    }
-
-
 def _get_tokens_once(token_url: str, username: str, password: str, timeout: float) -> Tokens:
     basic = base64.b64encode(f"{username}:{password}".encode()).decode()
     request = urllib.request.Request(token_url, headers={"Authorization": f"Basic {basic}"}, method="GET")

@@ -27,6 +27,7 @@ LAYERS = [
             "params_file",
             "params_checks",
             "tokens",
+            "sign_ins",
             "oauth",
             "db2",
             "display",

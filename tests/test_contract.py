@@ -26,6 +26,7 @@ from cognito_runbook.aws import is_write
 from cognito_runbook.constants import RECORD_REQUESTS_ENV
 from cognito_runbook.local import control
 from cognito_runbook.runbook import Runbook
+from cognito_runbook.sign_ins import Outcome
 
 pytestmark = pytest.mark.e2e
 CONTRACTS = ROOT / "tests" / "contracts"
@@ -70,7 +71,7 @@ def recorded(tmp_path_factory):
                 if scenario == "lifecycle":
                     rotation = Runbook.open(lifecycle)
                     rotation.rotate(["db2dba"])
-                    assert rotation.verify_sign_in(["db2dba"])[0]["status"] == "verified"
+                    assert rotation.sign_in(["db2dba"])[0].outcome is Outcome.VERIFIED
             finally:
                 os.environ.pop(RECORD_REQUESTS_ENV)
             assert run.exit_code == 0, run.summary.get("error")

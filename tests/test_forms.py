@@ -76,6 +76,34 @@ def test_a_file_that_cannot_be_written_keeps_its_content(tmp_path, monkeypatch):
     assert path.read_text() == LOCAL
 
 
+def test_a_forms_sections_are_saved_by_meaning_and_only_diffed_in_a_plan(tmp_path):
+    from cognito_runbook.errors import ParamsError
+    from cognito_runbook.params import load_params
+
+    path = tmp_path / "p.yaml"
+    path.write_text(LOCAL)
+    current = load_params(path)
+    as_read = {
+        "users": [u.model_dump(mode="json") for u in current.users],
+        "memberships": {"appuser": [], **current.memberships},
+    }
+    assert params_file.save_sections(path, LOCAL, current, as_read) is None  # same meaning: nothing to save
+
+    users = [*as_read["users"], {"name": "newbie", "password": "env:NEWBIE_PW"}]
+    planned = params_file.save_sections(path, LOCAL, current, {"users": users}, plan=True)
+    assert not planned.written and "+  - name: newbie" in planned.diff and planned.text == LOCAL
+    assert path.read_text() == LOCAL  # a plan writes nothing
+    assert [u.name for u in planned.params.users][-1] == "newbie"
+
+    saved = params_file.save_sections(path, LOCAL, current, {"users": users})
+    assert saved.written and saved.diff == planned.diff and saved.text == path.read_text() != LOCAL
+    assert str(saved.params.users[-1].password) == "env:NEWBIE_PW"
+
+    with pytest.raises(ParamsError, match="the form"):  # validated with the rest, before any write
+        params_file.save_sections(path, saved.text, saved.params, {"memberships": {"nobody": ["DB2USERS"]}})
+    assert path.read_text() == saved.text
+
+
 def test_forms_read_as_tables_where_no_widget_manager_runs():
     from cognito_runbook.params import parse_params
 

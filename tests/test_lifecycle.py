@@ -17,6 +17,7 @@ from cognito_runbook.backend import Backend
 from cognito_runbook.errors import UsageError
 from cognito_runbook.passwords import PasswordStore, secret_name
 from cognito_runbook.runbook import Runbook
+from cognito_runbook.sign_ins import Outcome
 from cognito_runbook.tokens import TokenRequestFailed, get_tokens
 
 pytestmark = pytest.mark.e2e
@@ -127,8 +128,8 @@ def test_rotate_refuses_the_old_password_and_the_old_refresh_token(provisioned, 
     stack.rotate([user.name])
     new_password = PasswordStore(stack.ctx).existing(user)
     assert new_password != old_password
-    [check] = stack.verify_sign_in([user.name])
-    assert check["status"] == "verified", check["status"]
+    [check] = stack.sign_in([user.name])
+    assert check.outcome is Outcome.VERIFIED, check.status
 
     cognito = rb.backend.client("cognito-idp")
     assert refused(lambda: sign_in(rb, user.name, old_password)) == "NotAuthorizedException"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from .. import sign_ins
 from ..aws import error_code, error_message, owner, paginate
 from ..errors import StageError, UsageError
 from ..passwords import (
@@ -20,14 +21,11 @@ from ..passwords import (
     owned_secrets,
     secret_name,
 )
+from ..sign_ins import LOST_PASSWORD_FIX
 from .common import UNTAGGED, Context, NameClaim, sign_in_name
 
 STAGE = "users"
 ROTATE = "rotate"  # what rotation's changes are recorded under
-LOST_PASSWORD_FIX = (
-    "Delete the user in the pool (the next run recreates it with a new generated password), or set a new "
-    "password with `aws cognito-idp admin-set-user-password --permanent` and store it in the user's secret"
-)
 
 
 def pool_users(ctx: Context, pool_id: str) -> dict[str, dict]:
@@ -80,7 +78,7 @@ def _converge(ctx: Context, pool: dict, user, index: int, have: dict, store: Pas
     if have["UserStatus"] != "CONFIRMED":
         # An interrupted run left the user with a temporary password: finish the job.
         _set_password(ctx, pool, user, index, store, f"{have['UserStatus']} -> CONFIRMED")
-    elif ctx.reset_passwords and _password_outdated(ctx, pool, user, store, client_id):
+    elif ctx.reset_passwords and password_check(ctx, pool, user, store, client_id).outcome is sign_ins.Outcome.FAILED:
         _set_password(
             ctx, pool, user, index, store, f"the password from '{user.password}' no longer signs in: set again"
         )
@@ -132,29 +130,12 @@ def _set_enabled(ctx: Context, pool: dict, name: str, enabled: bool) -> None:
     ctx.apply(STAGE, "update", "user", name, call, detail=detail, UserPoolId=pool["Id"], Username=name)
 
 
-def _password_outdated(ctx: Context, pool: dict, user, store: PasswordStore, client_id: str | None) -> bool:
-    """Whether the password the runbook has for a CONFIRMED user no longer signs in (it was
-    changed outside, or its env variable now holds a new one). One sign-in per user, and
-    only when asked: a failed sign-in counts towards Cognito's lock-out of the user."""
-    if not user.enabled:
-        return False  # a disabled user cannot sign in whatever the password
-    password = store.existing(user)
-    if password is None:
-        return False  # nothing to compare with (prompt without a typed password, unset env)
-    if client_id is None:
-        raise StageError("users: --reset-passwords needs the app client to test passwords; run notebook 01 first")
-    try:
-        ctx.client("cognito-idp").admin_initiate_auth(
-            UserPoolId=pool["Id"],
-            ClientId=client_id,
-            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": user.name, "PASSWORD": password},
-        )
-        return False
-    except ClientError as err:
-        if error_code(err) in ("NotAuthorizedException", "PasswordResetRequiredException"):
-            return True
-        raise
+def password_check(ctx: Context, pool: dict, user, store: PasswordStore, client_id: str | None) -> sign_ins.SignIn:
+    """``--reset-passwords``' verdict on a CONFIRMED user: whether the password the runbook has
+    still signs in (it may have been changed outside, or its env variable may now hold a new
+    one). One AdminInitiateAuth, classified by ``sign_ins`` as every sign-in is: ``failed``
+    means the password no longer signs in and is set again from its source."""
+    return sign_ins.check_password(ctx, pool["Id"], client_id, user, store)
 
 
 def _prune(ctx: Context, pool: dict, existing: dict[str, dict]) -> None:
