@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cognito_runbook.aws import update_request
 from cognito_runbook.backend import Backend
 from cognito_runbook.params import parse_params
 from cognito_runbook.passwords import PasswordStore
@@ -63,6 +64,39 @@ def provisioned(make_stack):
     get_tokens(out.token_url, rb.params.users[0].name, PasswordStore(rb.ctx).existing(rb.params.users[0]))
     yield rb, out
     make_stack().teardown()
+
+
+class ByHand:
+    """Changes made outside the runbook, as a person makes them, through the boto3 client
+    given (a plain client, not the runbook's: nothing is recorded or paced)."""
+
+    @staticmethod
+    def change_user_pool(cognito, pool_id: str, edit) -> None:
+        """As the console does: read the pool, ``edit(pool)`` in place, send it all back."""
+        pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+        edit(pool)
+        request = update_request(cognito, "UpdateUserPool", pool, {}, UserPoolId=pool_id)
+        request["AdminCreateUserConfig"].pop("UnusedAccountValidityDays", None)  # read back, refused if sent
+        cognito.update_user_pool(**request)
+
+    @staticmethod
+    def change_app_client(cognito, pool_id: str, client_id: str, **changes) -> None:
+        """As the console does: read the client, change ``changes``, send everything back."""
+        client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+        cognito.update_user_pool_client(
+            **update_request(cognito, "UpdateUserPoolClient", client, changes, UserPoolId=pool_id, ClientId=client_id)
+        )
+
+    @staticmethod
+    def overwrite_app_client(cognito, pool_id: str, client_id: str, **fields) -> None:
+        """As ``aws cognito-idp update-user-pool-client`` with a few options does: every
+        setting not sent is reset to Cognito's default."""
+        cognito.update_user_pool_client(UserPoolId=pool_id, ClientId=client_id, **fields)
+
+
+@pytest.fixture
+def by_hand() -> ByHand:
+    return ByHand()
 
 
 def pytest_addoption(parser):

@@ -19,7 +19,7 @@ import os
 import boto3
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, ByHand
 
 from cognito_runbook import contract, iam_policy, runner
 from cognito_runbook.aws import is_write
@@ -106,30 +106,15 @@ def _drift_everything(endpoint: str) -> None:
     import json
     import zipfile
 
-    from cognito_runbook.aws import update_request
-
     def client(service):
         return _client(endpoint, service)
 
     cognito, lam, iam, api2 = client("cognito-idp"), client("lambda"), client("iam"), client("apigatewayv2")
     pool_id = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "DB2UserPool")
-    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
-    pool["Policies"]["PasswordPolicy"]["MinimumLength"] = 15
-    request = update_request(cognito, "UpdateUserPool", pool, {}, UserPoolId=pool_id)
-    request["AdminCreateUserConfig"].pop("UnusedAccountValidityDays", None)
-    cognito.update_user_pool(**request)
+    by_hand = ByHand()
+    by_hand.change_user_pool(cognito, pool_id, lambda pool: pool["Policies"]["PasswordPolicy"].update(MinimumLength=15))
     client_id = cognito.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"][0]["ClientId"]
-    described = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
-    cognito.update_user_pool_client(
-        **update_request(
-            cognito,
-            "UpdateUserPoolClient",
-            described,
-            {"CallbackURLs": ["https://example.com/cb"]},
-            UserPoolId=pool_id,
-            ClientId=client_id,
-        )
-    )
+    by_hand.change_app_client(cognito, pool_id, client_id, CallbackURLs=["https://example.com/cb"])
     cognito.update_user_pool_domain(Domain="contract-demo", UserPoolId=pool_id, ManagedLoginVersion=2)
     cognito.update_group(UserPoolId=pool_id, GroupName="DB2ADMIN", Description="edited by hand")
     cognito.admin_update_user_attributes(

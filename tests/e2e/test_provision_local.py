@@ -61,12 +61,13 @@ def test_plan_on_a_provisioned_stack_reports_no_drift(provisioned, make_stack):
     assert all(set(c.action for c in r.changes) == {"unchanged"} for r in results)
 
 
-def test_drift_is_put_back_with_the_full_config(provisioned, make_stack):
+def test_drift_is_put_back_with_the_full_config(provisioned, make_stack, by_hand):
     rb, out = provisioned
     cognito = rb.backend.client("cognito-idp")
-    cognito.update_user_pool_client(
-        UserPoolId=out.pool_id,
-        ClientId=out.client_id,
+    by_hand.overwrite_app_client(
+        cognito,
+        out.pool_id,
+        out.client_id,
         ClientName="db2-app-client",
         CallbackURLs=["https://evil.example"],
         AllowedOAuthFlows=["code"],

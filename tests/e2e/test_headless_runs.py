@@ -151,15 +151,16 @@ def test_failing_stage_names_the_notebook_and_the_problem(stack_file, tmp_path):
         cli("teardown", params_file)
 
 
-def test_plan_reports_console_drift_with_exit_3_and_writes_nothing(stack_file, local_aws, tmp_path):
+def test_plan_reports_console_drift_with_exit_3_and_writes_nothing(stack_file, local_aws, tmp_path, by_hand):
     params_file = stack_file("runner-drift")
     rb = runbook_for(params_file, local_aws)
     rb.provision()
     out = rb.outputs()
     cognito = rb.backend.client("cognito-idp")
-    cognito.update_user_pool_client(
-        UserPoolId=out.pool_id,
-        ClientId=out.client_id,
+    by_hand.overwrite_app_client(
+        cognito,
+        out.pool_id,
+        out.client_id,
         ClientName="db2-app-client",
         CallbackURLs=["https://changed.example"],
     )

@@ -10,6 +10,7 @@ import urllib.request
 import jwt
 import pytest
 from botocore.exceptions import ClientError
+from conftest import ByHand
 
 from cognito_runbook import oauth
 from cognito_runbook.aws import update_request
@@ -27,23 +28,15 @@ def changes_of(results, action):
 def outside_the_runbook(rb, out):
     """What a company does in the console: each change read-merge-written, as the console does."""
     cognito, lam = rb.backend.client("cognito-idp"), rb.backend.client("lambda")
-    pool = cognito.describe_user_pool(UserPoolId=out.pool_id)["UserPool"]
-    pool["Policies"]["PasswordPolicy"]["MinimumLength"] = 14  # managed: drift
-    pool["DeletionProtection"] = "ACTIVE"  # the params leave it to the account (local default)
-    pool["LambdaConfig"] = {"PreTokenGeneration": TRIGGER}
-    request = update_request(cognito, "UpdateUserPool", pool, {}, UserPoolId=out.pool_id)
-    request["AdminCreateUserConfig"].pop("UnusedAccountValidityDays", None)
-    cognito.update_user_pool(**request)
-    client = cognito.describe_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id)["UserPoolClient"]
-    cognito.update_user_pool_client(
-        **update_request(
-            cognito,
-            "UpdateUserPoolClient",
-            client,
-            {"LogoutURLs": ["https://intranet.example.com/signed-out"]},
-            UserPoolId=out.pool_id,
-            ClientId=out.client_id,
-        )
+
+    def edit(pool):
+        pool["Policies"]["PasswordPolicy"]["MinimumLength"] = 14  # managed: drift
+        pool["DeletionProtection"] = "ACTIVE"  # the params leave it to the account (local default)
+        pool["LambdaConfig"] = {"PreTokenGeneration": TRIGGER}
+
+    ByHand.change_user_pool(cognito, out.pool_id, edit)
+    ByHand.change_app_client(
+        cognito, out.pool_id, out.client_id, LogoutURLs=["https://intranet.example.com/signed-out"]
     )
     config = lam.get_function_configuration(FunctionName=rb.params.token_function.name)
     variables = {**config["Environment"]["Variables"], "COMPANY_TRACE": "on"}
@@ -236,17 +229,7 @@ def _client_with_flows(cognito, out, flows):
 
 
 def _restrict_flows(cognito, out, flows):
-    client = cognito.describe_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id)["UserPoolClient"]
-    cognito.update_user_pool_client(
-        **update_request(
-            cognito,
-            "UpdateUserPoolClient",
-            client,
-            {"ExplicitAuthFlows": flows},
-            UserPoolId=out.pool_id,
-            ClientId=out.client_id,
-        )
-    )
+    ByHand.change_app_client(cognito, out.pool_id, out.client_id, ExplicitAuthFlows=flows)
 
 
 def _get(url, user, password):
