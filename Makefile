@@ -36,7 +36,7 @@ docs: setup
 
 # Accept a deliberate change to what the runbook sends to AWS (review the diff first).
 contracts: setup
-	$(BIN)/pytest tests/test_contract.py --update-contracts -q
+	$(BIN)/pytest tests/e2e/test_request_contract.py --update-contracts -q
 
 # Re-resolve requirements.lock with uv, keeping every version already installed (tested)
 # where pyproject.toml still allows it.

@@ -1,5 +1,7 @@
-"""Shared fixtures. End-to-end tests share one private local AWS per session (started
-on a random 127.0.0.1 port) and keep apart by using a unique stack per test."""
+"""Shared fixtures. ``unit/`` needs no network and runs in seconds; everything under
+``e2e/`` is marked ``e2e`` (``pytest -m "not e2e"`` leaves it out). End-to-end tests share
+one private local AWS per session (started on a random 127.0.0.1 port) and keep apart by
+using a unique stack per test."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from cognito_runbook.runbook import Runbook
 from cognito_runbook.tokens import get_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
 _counter = itertools.count(1)
 
 
@@ -103,6 +106,12 @@ def pytest_addoption(parser):
     parser.addoption(
         "--update-contracts", action="store_true", help="rewrite tests/contracts/ from what the runbook sends now"
     )
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(item.path).resolve().relative_to(TESTS).parts[0] == "e2e":
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.hookimpl(hookwrapper=True)

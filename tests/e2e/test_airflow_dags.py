@@ -29,7 +29,6 @@ def test_the_steps_are_the_numbered_notebooks_without_teardown():
     assert 99 not in [n for n, _ in steps]
 
 
-@pytest.mark.e2e
 @pytest.mark.skipif(not AIRFLOW.exists(), reason="Airflow is not installed in .venv-airflow (.ci/run sets it up)")
 def test_airflow_provisions_a_stack_and_fails_the_plan_of_a_drifted_one(tmp_path, local_aws):
     params_dir, dags_dir, runs = tmp_path / "params", tmp_path / "dags", tmp_path / "runs"

@@ -35,7 +35,6 @@ def test_db2_name_rules(name, ok):
     assert (db2.db2_name_problems(name) == []) is ok
 
 
-@pytest.mark.e2e
 def test_artefacts_parse_and_match_the_pool(provisioned, tmp_path):
     rb, out = provisioned
     jwks = JwksCache(out.jwks_url).jwks()
@@ -88,7 +87,6 @@ def results(pre):
     return {f.check: f.result for f in pre.findings}
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize("use", ["id", "access"])
 def test_preflight_accepts_the_stack_tokens(provisioned, tokens_for, use):
     rb, out = provisioned
@@ -99,7 +97,6 @@ def test_preflight_accepts_the_stack_tokens(provisioned, tokens_for, use):
     assert results(pre)["authid case"] == PASS  # the pool is case-insensitive
 
 
-@pytest.mark.e2e
 def test_preflight_rejects_expired_and_foreign_tokens(provisioned, tokens_for, monkeypatch):
     rb, out = provisioned
     token = tokens_for().access_token
@@ -114,7 +111,6 @@ def test_preflight_rejects_expired_and_foreign_tokens(provisioned, tokens_for, m
     assert not pre.accepted and results(pre)["issuer pool"] == FAIL
 
 
-@pytest.mark.e2e
 def test_preflight_flags_no_groups_and_invalid_group_names(provisioned, tokens_for):
     rb, out = provisioned
     cognito = rb.backend.client("cognito-idp")

@@ -17,8 +17,7 @@ from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.runbook import Runbook
 from cognito_runbook.tokens import TokenVerifier, get_tokens
 
-pytestmark = pytest.mark.e2e
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent  # tests/: kill_run.py and faults.py
 
 
 def snapshot(rb: Runbook) -> dict:

@@ -23,7 +23,6 @@ from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.runbook import Runbook
 from cognito_runbook.runner import NOTEBOOKS_DIR, select_notebooks
 
-pytestmark = pytest.mark.e2e
 FULL_JWT = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{20,}")
 
 

@@ -12,8 +12,6 @@ from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.stages.app_client import EXPLICIT_AUTH_FLOWS
 from cognito_runbook.tokens import TokenVerifier, get_tokens
 
-pytestmark = pytest.mark.e2e
-
 
 def record_requests(rb) -> dict:
     sent = {}

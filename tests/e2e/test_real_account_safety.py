@@ -17,7 +17,6 @@ from cognito_runbook.aws import update_request
 from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.tokens import TokenRequestFailed, TokenVerifier, get_tokens
 
-pytestmark = pytest.mark.e2e
 TRIGGER = "arn:aws:lambda:us-east-1:123456789012:function:company-pre-token-generation"
 
 

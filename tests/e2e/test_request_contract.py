@@ -5,7 +5,7 @@ every request recorded (secrets replaced at the source), normalizes the identifi
 made up, and compares with the reviewed files in ``tests/contracts/``. A change to what a
 stage sends shows up here as a readable diff. To accept a deliberate change:
 
-    make contracts        (= pytest tests/test_contract.py --update-contracts)
+    make contracts        (= pytest tests/e2e/test_request_contract.py --update-contracts)
 
 The local AWS runs with no eventual-consistency delay here: waits and retries would make
 the number of polling requests depend on timing.
@@ -28,7 +28,6 @@ from cognito_runbook.local import control
 from cognito_runbook.runbook import Runbook
 from cognito_runbook.sign_ins import Outcome
 
-pytestmark = pytest.mark.e2e
 CONTRACTS = ROOT / "tests" / "contracts"
 OPERATIONS = ROOT / "cognito_runbook" / iam_policy.OPERATIONS_FILE
 SCENARIOS = ("fresh", "noop", "drift", "lifecycle", "teardown")

@@ -84,7 +84,6 @@ def test_workers_record_changes_in_item_order_and_raise_the_first_failure():
     assert "v3" not in made and len(made) < 40  # the rest was not started
 
 
-@pytest.mark.e2e
 def test_many_users_under_the_enforced_quotas_no_throttling_error_surfaces(make_stack, local_aws):
     """Enough calls to outrun UserUpdate's 25 RPS without pacing; paced, none is refused."""
     users = [{"name": f"bulk{i:03d}", "password": "env:BULK_PW"} for i in range(60)]

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytestmark = pytest.mark.e2e
 LEAKS = (b"Traceback", b"Exception", b"botocore", b'File "', b"lambda_handler", b"KeyError")
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "CONNECT"]
 PATHS = ["/token", "/token/", "/TOKEN", "/", "/tokens", "/token/../token", "/%00", "/token?x=1", "/" + "a" * 2000]

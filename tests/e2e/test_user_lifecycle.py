@@ -20,8 +20,6 @@ from cognito_runbook.runbook import Runbook
 from cognito_runbook.sign_ins import Outcome
 from cognito_runbook.tokens import TokenRequestFailed, get_tokens
 
-pytestmark = pytest.mark.e2e
-
 
 def changes(results, action="all"):
     results = results if isinstance(results, list) else [results]

@@ -4,11 +4,12 @@ import ast
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from cognito_runbook.runbook import LAST_PROVISIONING_NOTEBOOK, STAGES, TEARDOWN_NOTEBOOK, notebook_of, provider
 from cognito_runbook.runner import NOTEBOOKS_DIR, select_notebooks
 
-PACKAGE = Path(__file__).resolve().parent.parent / "cognito_runbook"
+PACKAGE = ROOT / "cognito_runbook"
 
 # Top to bottom. A module may import from its own layer or any layer below it, never above.
 LAYERS = [

@@ -4,16 +4,12 @@ changed on disk, or cannot be written, is refused with the diff, and nothing cha
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import yaml
 from conftest import ROOT
 
 from cognito_runbook import params_file
-from cognito_runbook.notebook import open_runbook
 from cognito_runbook.params_file import ParamsEdit, ParamsFileError
-from cognito_runbook.runbook import Runbook
 from cognito_runbook.widgets import GroupsForm, MembershipsForm, UsersForm
 
 LOCAL = (ROOT / "params" / "local.yaml").read_text()
@@ -128,45 +124,3 @@ def test_the_memberships_form_filters_and_pages_without_losing_a_tick():
     assert form.values()["user100"] == ["DB2ADMIN"] and form.values()["user007"] == ["DB2USERS"]
     many = MembershipsForm(users[:3], [f"G{i}" for i in range(12)], {})
     assert not many.grid  # too many groups for a grid: a multiple choice per user
-
-
-@pytest.mark.e2e
-def test_a_form_session_saves_to_the_params_file_and_the_plan_then_sees_no_drift(tmp_path, local_aws):
-    path = tmp_path / "forms.yaml"
-    path.write_text(LOCAL.replace("stack: db2-local ", "stack: forms-stack ").replace("db2-local-demo", "forms-stack"))
-    rb = open_runbook(str(path))
-    rb.runbook.provision(["user_pool"])
-
-    users = rb.users_form()
-    row = users.add_row({"name": "dbuser3"})
-    row["email"].value = "dbuser3@example.com"
-    saved = rb.apply_users(users)
-    assert f"Saved to {path}" in str(saved) and "+  - name: dbuser3" in str(saved)
-
-    groups = rb.groups_form()
-    groups.add_row({"name": "DB2DEV"})
-    rb.apply_groups(groups)
-
-    form = rb.memberships_form()
-    form.set_groups("dbuser3", ["DB2DEV", "DB2USERS"])
-    form.set_groups("appuser", [])  # a membership unticked
-    rb.apply_memberships(form)
-
-    text = path.read_text()
-    assert comments(text) == comments(LOCAL)
-    raw = yaml.safe_load(text)
-    assert {"name": "dbuser3", "email": "dbuser3@example.com", "password": "generate"} in raw["users"]
-    assert raw["memberships"]["dbuser3"] == ["DB2USERS", "DB2DEV"] and raw["memberships"]["appuser"] == []
-
-    plan = Runbook.open(path, plan=True)
-    drift = [
-        c for r in plan.provision(["user_pool", "users", "groups", "memberships"]) for c in r.changes if c.is_change
-    ]
-    assert drift == []
-
-    again = open_runbook(str(path))  # headless: the forms as the file fills them
-    before = os.stat(path).st_mtime_ns
-    again.apply_users(again.users_form())
-    again.apply_memberships(again.memberships_form())
-    assert os.stat(path).st_mtime_ns == before  # nothing to save, the file untouched
-    again.runbook.teardown()
