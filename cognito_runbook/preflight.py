@@ -235,7 +235,7 @@ def _expiry(ask: _Ask) -> Finding:
             f"expired at {_utc(exp)}, {int(ask.now - exp)} s ago by this clock (the plugin allows no clock skew)",
             "get a new token (they last as long as the app client's token validity)",
         )
-    left = f"valid until {_utc(exp)} ({int(exp - ask.now) // 60} min left); the plugin checks only exp, not nbf or iat"
+    left = f"valid until {_utc(exp)} (in {int(exp - ask.now) // 60} min); the plugin checks only exp, not nbf or iat"
     ahead = {c: ask.claims[c] - ask.now for c in ("iat", "nbf") if _number(ask.claims.get(c)) > ask.now}
     if ahead:
         skew = ", ".join(f"{claim} is {int(s)} s ahead of this clock" for claim, s in ahead.items())
@@ -281,7 +281,11 @@ def _app_client(ask: _Ask) -> Finding:
             "the Db2 host needs db2-host-policy.json: without ListUserPoolClients Db2 refuses every token",
         )
     if client in first:
-        return Finding(rule, ACCEPTS, f"{client} is on the first ListUserPoolClients page ({len(first)} clients)")
+        return Finding(
+            rule,
+            ACCEPTS,
+            f"{client} is on the one ListUserPoolClients page the plugin reads (app clients: {len(first)})",
+        )
     if client in every:
         return Finding(
             rule,
@@ -361,7 +365,7 @@ def _groups(ask: _Ask, authid: str | None) -> tuple[Finding, list[str]]:
         page = ask.cognito().admin_list_groups_for_user(UserPoolId=ask.pool_id, Username=asked)  # one page
     except ClientError as err:
         return _no_groups(rule, how, error_code(err), authid, case_sensitive), []
-    names = [g["GroupName"] for g in page.get("Groups", [])]
+    names = sorted(g["GroupName"] for g in page.get("Groups", []))  # Db2 gets a set: no order
     parts = [
         (ACCEPTS, how + ("" if case_sensitive or asked == authid else " (case-insensitive pool: the same user)"), "")
     ]
