@@ -6,7 +6,8 @@ db2-samples ``aws/security_plugins/db2-aws-iam/src``), including where the code 
 or stranger than one would assume: shared/reference/db2-facts.md, last section, lists the
 rules and where each lives in the source. The preflight asks Cognito exactly what the
 plugin asks (with the runbook's credentials, not the Db2 host's: the upper-cased user name,
-one page, no pagination) and says, per rule, what Db2 will do and what to do about it.
+one page; later pages only to explain a miss) and says, per rule, what Db2 will do and what
+to do about it.
 """
 
 from __future__ import annotations
