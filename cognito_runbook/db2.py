@@ -5,6 +5,7 @@ shared/reference/db2-facts.md): letters, digits, @ # $; not a reserved name or S
 reserved word; no IBM/SQL/SYS prefix; at most 128 bytes.
 """
 
+import base64 as _base64
 import datetime as _dt
 import json as _json
 import re
@@ -131,6 +132,35 @@ def host_policy(pool_arn: str) -> dict:
     }
 
 
+def plugin_signature_check(token: str, jwks: dict) -> tuple[dict, str | None]:
+    """The AWS plugin's signature check (``gss/jwt.c``, ``jwk.c``): the key of the header's
+    ``kid`` from the key set, an RSA PKCS#1 v1.5 SHA-256 signature over ``header.payload``
+    (the ``alg`` header is not read). Returns (the header, why the plugin refuses or None)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from jwt import PyJWK
+
+    head, payload, signature = token.split(".")
+    header = _json.loads(_b64url(head))
+    kid = header.get("kid") if isinstance(header, dict) else None
+    if not isinstance(kid, str) or not kid:
+        return {}, "the token's header names no key (kid): the plugin refuses it"
+    jwk = next((k for k in jwks.get("keys", []) if k.get("kid") == kid), None)
+    if jwk is None:
+        return header, f"key {kid} is not in the pool's key set: the plugin refuses it (and drops its cached keys)"
+    try:
+        key = PyJWK(jwk, algorithm="RS256").key
+        key.verify(_b64url(signature), f"{head}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError):
+        return header, "the signature does not match the pool's key: the token was altered or signed elsewhere"
+    return header, None
+
+
+def _b64url(segment: str) -> bytes:
+    return _base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
 def key_label(index: int) -> str:
     return f"cognito-key-{index + 1}"
 
@@ -218,20 +248,99 @@ def gskit_commands(labels: list[str], keydb: str = KEYDB) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plugin_commands() -> str:
-    return (
-        "\n".join(
-            [
-                "# IBM's AWS security plugin (db2-samples aws/security_plugins/db2-aws-iam), as instance owner:",
-                "cp cognito_userpools.json $HOME/sqllib/security64/plugin/cfg/cognito_userpools.json",
-                "db2 update dbm cfg using SRVCON_GSSPLUGIN_LIST AWSIAMauth SRVCON_AUTH GSS_SERVER_ENCRYPT "
-                "LOCAL_GSSPLUGIN AWSIAMauth AUTHENTICATION GSSPLUGIN GROUP_PLUGIN AWSIAMauthgroup",
-                "db2stop && db2start",
-                "# the Db2 host's IAM role needs db2-host-policy.json",
-            ]
-        )
-        + "\n"
-    )
+# plugin-commands.sh: what IBM's README ("Deploying the plugin") and configSecPlugin.sh do on
+# the Db2 server, plus what the plugin's code needs that they leave out (the cfg folder,
+# DB2_HOME and a region for the engine), and an undo section like configSecPlugin.sh -remove.
+PLUGIN_COMMANDS = r"""#!/bin/sh
+# IBM's AWS security plugin (AWSIAMauth, db2-samples aws/security_plugins/db2-aws-iam) for the
+# Cognito user pool @POOL_ID@ (@REGION@). Written by cognito-runbook: read it before you run it.
+#
+# Run on the Db2 server as the instance owner, in this folder (it copies cognito_userpools.json),
+# once the plugin's libraries are installed (IBM's README, "Deploying the plugin"):
+#   sh plugin-commands.sh           set the instance up for the plugin, restart it, check it
+#   sh plugin-commands.sh -remove   undo it, as IBM's configSecPlugin.sh -remove does
+# The Db2 host also needs db2-host-policy.json (its EC2 role, or credentials the AWS SDK finds).
+# The plugin trusts signing keys from ANY issuer URL that ends in the pool ID: allow this server's
+# outbound HTTPS only to cognito-idp.@REGION@.amazonaws.com (firewall, proxy or egress rules).
+
+SQLLIB="$HOME/sqllib"
+CFG_DIR="$SQLLIB/security64/plugin/cfg"
+PROFILE="$SQLLIB/userprofile"
+MARK="# cognito-runbook: AWS security plugin"
+
+db2ok() {  # a db2 CLP command; return code 2 is a warning (SQL1362W: applies at the next db2start)
+    db2 "$@"
+    rc=$?
+    if [ "$rc" -gt 2 ]; then echo "plugin-commands.sh: 'db2 $*' failed (return code $rc)" >&2; exit 1; fi
+}
+
+restart() {
+    db2 terminate >/dev/null
+    db2stop || { echo "db2stop failed: disconnect the applications (db2 list applications), run again" >&2; exit 1; }
+    db2start || exit 1
+}
+
+if [ "$1" = "-remove" ]; then
+    # Back to server authentication, as IBM's configSecPlugin.sh -remove does ...
+    db2ok update dbm cfg using AUTHENTICATION SERVER
+    db2ok update dbm cfg using SRVCON_AUTH NOT_SPECIFIED
+    db2ok update dbm cfg using SRVCON_GSSPLUGIN_LIST NULL
+    db2ok update dbm cfg using GROUP_PLUGIN NULL
+    db2ok update dbm cfg using SRVCON_PW_PLUGIN NULL
+    # ... and what it leaves set: the local plugin, DB2AUTH as it was before, our userprofile line.
+    db2ok update dbm cfg using LOCAL_GSSPLUGIN NULL
+    db2set DB2AUTH="$(cat "$CFG_DIR/DB2AUTH.before" 2>/dev/null)" && rm -f "$CFG_DIR/DB2AUTH.before"
+    [ -f "$PROFILE" ] && sed -i "/$MARK/d" "$PROFILE"
+    restart
+    exit 0
+fi
+
+# 1. The pool the plugin trusts, where it reads it (one pool ID per instance).
+mkdir -p "$CFG_DIR" && cp cognito_userpools.json "$CFG_DIR/cognito_userpools.json" || exit 1
+if [ -n "$AWS_USERPOOL_CFG_ENV" ]; then
+    echo "note: AWS_USERPOOL_CFG_ENV is set: the plugin reads \$DB2_HOME/$AWS_USERPOOL_CFG_ENV instead" >&2
+fi
+
+# 2. The Db2 engine's environment. The plugin finds the file above, and fetches the pool's keys,
+#    only through DB2_HOME: without it every token is refused. Its AWS SDK clients have no region
+#    of their own, and the pool is in @REGION@. The engine inherits the environment db2start runs
+#    in; sqllib/userprofile (IBM's place for variables Db2 does not manage) sets both in every
+#    shell of the instance owner, and this shell exports them for the restart below.
+[ -f "$PROFILE" ] && sed -i "/$MARK/d" "$PROFILE"
+printf 'export DB2_HOME="$HOME/sqllib" AWS_REGION=@REGION@ AWS_DEFAULT_REGION=@REGION@  %s\n' "$MARK" >>"$PROFILE"
+export DB2_HOME="$SQLLIB" AWS_REGION=@REGION@ AWS_DEFAULT_REGION=@REGION@
+
+# 3. The registry setting of IBM's configSecPlugin.sh (the value before is kept for -remove).
+[ -f "$CFG_DIR/DB2AUTH.before" ] || db2set | sed -n 's/^DB2AUTH=//p' >"$CFG_DIR/DB2AUTH.before"
+db2set DB2AUTH=OSAUTHDB,ALLOW_LOCAL_FALLBACK,PLUGIN_AUTO_RELOAD || exit 1
+
+# 4. The dbm cfg settings of IBM's configSecPlugin.sh: the plugin authenticates remote and local
+#    connections (encrypted), and its group plugin gives Db2 the user's Cognito groups.
+db2ok update dbm cfg using SRVCON_GSSPLUGIN_LIST AWSIAMauth
+db2ok update dbm cfg using SRVCON_AUTH GSS_SERVER_ENCRYPT
+db2ok update dbm cfg using LOCAL_GSSPLUGIN AWSIAMauth
+db2ok update dbm cfg using AUTHENTICATION GSSPLUGIN
+db2ok update dbm cfg using GROUP_PLUGIN AWSIAMauthgroup
+
+# 5. Restart from this shell, so that the engine starts with the settings and the environment.
+restart
+
+# 6. Check what the engine runs with (Linux: the db2sysc process's environment).
+pid=$(pgrep -u "$(id -un)" -x db2sysc | head -n 1)
+[ -r "/proc/$pid/environ" ] || echo "note: cannot read the environment of db2sysc: check DB2_HOME in it by hand" >&2
+for var in DB2_HOME AWS_REGION; do
+    if [ -r "/proc/$pid/environ" ] && ! tr '\0' '\n' <"/proc/$pid/environ" | grep -q "^$var="; then
+        echo "WARNING: the Db2 engine (db2sysc $pid) has no $var: see step 2 of this script" >&2
+    fi
+done
+db2 get dbm cfg | grep -E 'SRVCON_GSSPLUGIN_LIST|SRVCON_AUTH|LOCAL_GSSPLUGIN|GROUP_PLUGIN|[(]AUTHENTICATION[)]'
+db2set DB2AUTH
+"""
+
+
+def plugin_commands(pool_id: str) -> str:
+    """plugin-commands.sh for the pool ``pool_id`` (its region is the part before the ``_``)."""
+    return PLUGIN_COMMANDS.replace("@POOL_ID@", pool_id).replace("@REGION@", pool_id.split("_", 1)[0])
 
 
 def client_snippets(
@@ -244,8 +353,11 @@ def client_snippets(
                 "# Get a token (curl -u prompts for the password when none is given):",
                 f'TOKEN=$(curl -s -u \'{user}\' "$TOKEN_URL" | python3 -c \'import json,sys; print(json.load(sys.stdin)["AuthenticationResult"]["AccessToken"])\')',
                 "",
-                "# CLP with IBM's AWS security plugin:",
+                "# CLP with IBM's AWS security plugin: the bare token, which always works.",
                 f'db2 connect to {database} accesstoken "$TOKEN"',
+                "# Not '<user>:<token>': the plugin lower-cases the user before ':' and compares it with the",
+                "# token's user name, so the form fails for every user whose Cognito name has upper-case",
+                "# letters (the connection then gets an empty authorization id, not an error).",
                 "# CLP with Db2's built-in JWT support:",
                 f'db2 connect to {database} accesstoken "$TOKEN" accesstokentype jwt',
                 "",
@@ -285,7 +397,7 @@ def write_artefacts(run_dir, outputs, jwks: dict, token_type: str = "access") ->
         "db2-host-policy.json": _json.dumps(host_policy(outputs.pool_arn), indent=2) + "\n",
         "db2token.cfg": db2token_cfg(outputs.issuer, labels, token_type),
         "gskit-commands.sh": gskit_commands(labels),
-        "plugin-commands.sh": plugin_commands(),
+        "plugin-commands.sh": plugin_commands(outputs.pool_id),
         "client-snippets.txt": f"TOKEN_URL={outputs.token_url or '<invoke-url>/token'}\n" + client_snippets(),
         "keys/cognito-runbook-ca.crt": ca_pem.decode(),
     }
@@ -305,7 +417,7 @@ ARTEFACT_PURPOSE = {
     "db2-host-policy.json": "IAM policy for the Db2 host's role",
     "db2token.cfg": "built-in JWT support: $INSTHOME/sqllib/cfg/",
     "gskit-commands.sh": "builds the JWT keystore (run on the Db2 server)",
-    "plugin-commands.sh": "dbm cfg settings for the AWS security plugin",
+    "plugin-commands.sh": "sets up (and -remove undoes) the AWS security plugin on the Db2 server",
     "client-snippets.txt": "CLP, CLI/ODBC and JDBC connection snippets",
     "keys": "pool signing keys (PEM) and their certificates for GSKit",
 }

@@ -237,6 +237,13 @@ class GroupParams(_Model):
     precedence: int | None = Field(None, ge=0)
 
 
+class Db2Params(_Model):
+    # true: Db2 grants authorities to the Cognito groups (GRANT ... TO GROUP), so each user's
+    # groups must reach Db2. false: Db2 grants nothing to groups (users only), which allows
+    # mixed-case user names in a case-sensitive pool (see params_checks._groups_reach_db2).
+    group_authorities: bool = True
+
+
 class Params(_Model):
     backend: Literal["local", "aws"] = "local"
     region: str = "us-east-1"
@@ -249,6 +256,7 @@ class Params(_Model):
     users: list[UserParams] = Field(default_factory=list)
     groups: list[GroupParams] = Field(default_factory=list)
     memberships: dict[str, list[str]] = Field(default_factory=dict)
+    db2: Db2Params = Db2Params()  # how Db2 uses what the pool holds
     # true: users and groups in the pool that the params do not list are deleted (their
     # memberships go with them). Never by default: a pool may hold people made elsewhere.
     prune: bool = False

@@ -123,4 +123,40 @@ def _membership_names(view: _RawView) -> list[str]:
     return problems
 
 
-CROSS_FIELD_CHECKS = (_repeated_names, _db2_group_names, _user_names, _default_domain_prefix, _membership_names)
+def _groups_reach_db2(view: _RawView) -> list[str]:
+    """Db2 asks Cognito for a user's groups with the authorization id upper-cased (IBM's AWS
+    plugin: FindGroups gets it upper case and asks AdminListGroupsForUser for that name). In a
+    case-sensitive pool that finds only a user named all in upper case: any other user would
+    connect without any of its groups' authorities, and nothing would say so. Unless the params
+    say that Db2 grants nothing to groups (db2.group_authorities: false)."""
+    db2 = view.raw.get("db2")
+    if view.pool.get("case_sensitive_usernames") is not True or (
+        isinstance(db2, dict) and db2.get("group_authorities") is False
+    ):
+        return []
+    fix = (
+        "make the pool case-insensitive (user_pool.case_sensitive_usernames: false){}; or, if Db2 grants no "
+        "authority to groups, say so with db2.group_authorities: false"
+    )
+    if view.sign_in == "email":
+        return [
+            "user_pool.case_sensitive_usernames: true with sign_in: email: the user names Db2 sees are lower-case "
+            "UUIDs, so Db2 would find no user's groups (it asks Cognito for the name upper-cased); " + fix.format("")
+        ]
+    return [
+        f"users[{i}].name: '{name}' is not all upper case and the pool is case-sensitive: Db2 would ask Cognito for "
+        f"the groups of '{name.upper()}', find no such user and connect '{name}' without any of its groups' "
+        "authorities (no error); " + fix.format(f", or name the user '{name.upper()}'")
+        for i, name in view.named("users")
+        if name != name.upper()
+    ]
+
+
+CROSS_FIELD_CHECKS = (
+    _repeated_names,
+    _db2_group_names,
+    _user_names,
+    _default_domain_prefix,
+    _membership_names,
+    _groups_reach_db2,
+)

@@ -32,6 +32,7 @@ def patch_moto(delay: float | None = None) -> None:
         cognitoidp.patch_clients()
         cognitoidp.patch_groups()
         cognitoidp.patch_auth()
+        cognitoidp.patch_usernames()
         cognitoidp_tokens.patch_signing_keys()
         cognitoidp_domains.patch_domains()
         iam.patch_propagation()

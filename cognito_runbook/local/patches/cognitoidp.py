@@ -223,6 +223,77 @@ def patch_groups() -> None:
     CognitoIdpGroup.update = update
 
 
+# User names ----------------------------------------------------------------------------
+
+
+def patch_usernames() -> None:
+    """A case-insensitive pool matches user names in any case. Cognito: with
+    ``UsernameConfiguration.CaseSensitive`` false "users can sign in using username, USERNAME,
+    or UserName. This option also enables both preferred_username and email alias to be
+    case insensitive"; "Amazon Cognito treats any variation in case as the same user, and
+    prevents a case variation from being assigned to the same attribute for a different
+    user". A pool created without the setting is case sensitive (exact names), as before.
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UsernameConfigurationType.html
+    https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-case-sensitivity.html
+
+    moto matched exactly in every pool. Every user operation (AdminGetUser,
+    AdminListGroupsForUser, AdminInitiateAuth, AdminCreateUser's name check, the hosted UI's
+    sign-in, ...) finds its user through the pool's one lookup, ``_get_user``: it is changed
+    here, so they all follow. Tokens name the user as stored, not as typed (as on AWS, where
+    an e-mail pool's tokens carry the user's sub whatever was typed): every sign-in makes its
+    tokens through ``create_refresh_token``, which gets the stored name."""
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    get_user, refresh, sign_out = (
+        CognitoIdpUserPool._get_user,
+        CognitoIdpUserPool.create_refresh_token,
+        CognitoIdpUserPool.sign_out,
+    )
+    keep(pool_get_user=get_user, create_refresh_token=refresh, sign_out=sign_out)
+
+    def _get_user(self, username):
+        found = get_user(self, username)
+        if found is not None or not isinstance(username, str) or _case_sensitive(self):
+            return found
+        return _stored_name(self, username)[0]
+
+    def create_refresh_token(self, client_id, username):
+        return refresh(self, client_id, _canonical(self, username))
+
+    def sign_out_user(self, username):
+        return sign_out(self, _canonical(self, username))
+
+    CognitoIdpUserPool._get_user = _get_user
+    CognitoIdpUserPool.create_refresh_token = create_refresh_token
+    CognitoIdpUserPool.sign_out = sign_out_user
+
+
+def _case_sensitive(pool) -> bool:
+    # CreateUserPool without UsernameConfiguration: case sensitive (the API's default).
+    return (pool.extended_config.get("UsernameConfiguration") or {}).get("CaseSensitive", True) is not False
+
+
+def _stored_name(pool, typed: str):
+    """(user, the name as stored) for ``typed`` in any case: the user name, or in a pool
+    that signs in with e-mail or phone number, the attribute's stored value."""
+    folded = typed.lower()
+    for name, user in pool.users.items():
+        if name.lower() == folded:
+            return user, name
+    for attribute in pool.extended_config.get("UsernameAttributes") or []:
+        for user in pool.users.values():
+            value = next((a["Value"] for a in user.attributes if a["Name"] == attribute), None)
+            if isinstance(value, str) and value.lower() == folded:
+                return user, value
+    return None, typed
+
+
+def _canonical(pool, typed):
+    if not isinstance(typed, str) or _case_sensitive(pool) or typed in pool.users:
+        return typed
+    return _stored_name(pool, typed)[1]
+
+
 # Sign-in flows ------------------------------------------------------------------------
 
 
