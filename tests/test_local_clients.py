@@ -1,0 +1,180 @@
+"""The local AWS met with the clients people bring: pycognito's SRP sign-in (the password
+proof is checked, as Cognito checks it)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import urllib.request
+
+import pycognito
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+from conftest import ROOT
+
+from cognito_runbook.backend import Backend
+from cognito_runbook.params import parse_params
+from cognito_runbook.passwords import PasswordStore
+from cognito_runbook.runbook import Runbook
+
+pytestmark = pytest.mark.e2e
+
+STACK = f"clients-{os.getpid() % 10000}"
+
+
+@pytest.fixture(scope="module")
+def stack(local_aws):
+    """One stack for the module: the pool, its domain and app client (the seed's, which
+    allows ALLOW_USER_SRP_AUTH) and users with generated passwords; torn down afterwards."""
+    raw = yaml.safe_load((ROOT / "params" / "local.yaml").read_text())
+    raw["stack"] = STACK
+    raw["user_pool"] = {**raw["user_pool"], "domain_prefix": STACK}
+    raw["token_function"] = {**raw["token_function"], "name": f"generateToken-{STACK}"}
+
+    def runbook() -> Runbook:
+        return Runbook(parse_params(raw), Backend("local", raw["region"], endpoint_url=local_aws))
+
+    rb = runbook()
+    rb.provision(("user_pool", "users", "groups", "memberships"))
+    yield rb, rb.outputs(), raw
+    runbook().teardown()
+
+
+class Credentials(tuple):
+    """(user name, password) that never shows the password (pytest prints fixture values)."""
+
+    def __repr__(self) -> str:
+        return f"Credentials({self[0]!r}, '***')"
+
+
+@pytest.fixture(scope="module")
+def user(stack):
+    rb, _out, _raw = stack
+    first = rb.params.users[0]
+    return Credentials((first.name, PasswordStore(rb.ctx).existing(first)))
+
+
+@pytest.fixture
+def pycognito_env(stack, local_aws, monkeypatch):
+    """What the README tells pycognito users to set: the endpoint for boto3, and the pool's
+    keys in COGNITO_JWKS (pycognito checks ``iss`` against the AWS address it derives)."""
+    _rb, out, _raw = stack
+    with urllib.request.urlopen(out.jwks_url, timeout=10) as resp:
+        monkeypatch.setenv("COGNITO_JWKS", resp.read().decode())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_aws)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    return out
+
+
+def cognito_user(out, username):
+    return pycognito.Cognito(out.pool_id, out.client_id, username=username)
+
+
+# -- item 12: SRP sign-in checks the password ------------------------------------------
+
+
+def test_pycognito_srp_sign_in_with_the_right_password_gets_verified_tokens(pycognito_env, user):
+    name, password = user
+    signed_in = cognito_user(pycognito_env, name)
+    signed_in.authenticate(password=password)  # verifies both tokens against COGNITO_JWKS and the AWS issuer
+    assert signed_in.id_claims["cognito:username"] == name
+    assert signed_in.access_claims["username"] == name and signed_in.refresh_token
+
+
+def test_pycognito_srp_sign_in_with_a_wrong_password_is_not_authorized(pycognito_env, user):
+    name, password = user
+    with pytest.raises(ClientError) as refused:
+        cognito_user(pycognito_env, name).authenticate(password=password + "x")
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    assert refused.value.response["Error"]["Message"] == "Incorrect username or password."
+
+
+def test_srp_challenge_carries_a_real_group_element_salt_and_secret_block(pycognito_env, user, local_aws):
+    from pycognito.aws_srp import AWSSRP, N_HEX
+
+    name, password = user
+    srp = AWSSRP(name, password, pycognito_env.pool_id, pycognito_env.client_id, client=_cognito(local_aws))
+    challenge = srp.client.initiate_auth(
+        ClientId=pycognito_env.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=srp.get_auth_params()
+    )
+    params = challenge["ChallengeParameters"]
+    assert challenge["ChallengeName"] == "PASSWORD_VERIFIER"
+    assert 1 < int(params["SRP_B"], 16) < int(N_HEX, 16)
+    assert int(params["SALT"], 16) > 0
+    assert len(base64.b64decode(params["SECRET_BLOCK"], validate=True)) >= 32
+    assert params["USER_ID_FOR_SRP"] == name and params["USERNAME"] == name
+
+
+def _cognito(local_aws):
+    import boto3
+
+    return boto3.client(
+        "cognito-idp",
+        region_name="us-east-1",
+        endpoint_url=local_aws,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _srp_proof(out, local_aws, name, password):
+    """(client, challenge responses) of a pycognito SRP sign-in, not yet sent."""
+    from pycognito.aws_srp import AWSSRP
+
+    client = _cognito(local_aws)
+    srp = AWSSRP(name, password, out.pool_id, out.client_id, client=client)
+    auth_params = srp.get_auth_params()
+    challenge = client.initiate_auth(ClientId=out.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=auth_params)
+    return client, srp.process_challenge(challenge["ChallengeParameters"], auth_params)
+
+
+def _respond(client, out, responses):
+    return client.respond_to_auth_challenge(
+        ClientId=out.client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=responses
+    )
+
+
+def _refused_code(call) -> str:
+    with pytest.raises(ClientError) as refused:
+        call()
+    return refused.value.response["Error"]["Code"]
+
+
+def test_a_password_proof_is_single_use_and_names_its_user(stack, local_aws, user):
+    rb, out, _raw = stack
+    name, password = user
+    client, responses = _srp_proof(out, local_aws, name, password)
+    other = rb.params.users[1].name
+    # The proof of one user's password is no sign-in for another user.
+    assert _refused_code(lambda: _respond(client, out, {**responses, "USERNAME": other})) == "NotAuthorizedException"
+    client, responses = _srp_proof(out, local_aws, name, password)
+    assert _respond(client, out, responses)["AuthenticationResult"]["IdToken"]
+    assert _refused_code(lambda: _respond(client, out, responses)) == "NotAuthorizedException"  # replayed
+
+
+def test_a_tampered_timestamp_or_signature_is_not_authorized(stack, local_aws, user):
+    _rb, out, _raw = stack
+    name, password = user
+    client, responses = _srp_proof(out, local_aws, name, password)
+    later = responses["TIMESTAMP"].replace(responses["TIMESTAMP"][-4:], str(int(responses["TIMESTAMP"][-4:]) + 1))
+    assert _refused_code(lambda: _respond(client, out, {**responses, "TIMESTAMP": later})) == "NotAuthorizedException"
+    client, responses = _srp_proof(out, local_aws, name, password)
+    forged = base64.b64encode(bytes(32)).decode()
+    assert (
+        _refused_code(lambda: _respond(client, out, {**responses, "PASSWORD_CLAIM_SIGNATURE": forged}))
+        == "NotAuthorizedException"
+    )
+
+
+def test_srp_with_a_temporary_password_asks_for_a_new_one(stack, local_aws):
+    _rb, out, _raw = stack
+    admin = _cognito(local_aws)
+    admin.admin_create_user(
+        UserPoolId=out.pool_id, Username="newcomer", TemporaryPassword="Temp-pass-1", MessageAction="SUPPRESS"
+    )
+    client, responses = _srp_proof(out, local_aws, "newcomer", "Temp-pass-1")
+    assert _respond(client, out, responses)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    client, responses = _srp_proof(out, local_aws, "newcomer", "Temp-pass-2")
+    assert _refused_code(lambda: _respond(client, out, responses)) == "NotAuthorizedException"
