@@ -1,10 +1,12 @@
 """The local AWS met with the clients people bring: pycognito's SRP sign-in (the password
-proof is checked, as Cognito checks it)."""
+proof is checked, as Cognito checks it), and the hosted UI's ID token only with ``openid``."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
+import urllib.parse
 import urllib.request
 
 import pycognito
@@ -13,10 +15,12 @@ import yaml
 from botocore.exceptions import ClientError
 from conftest import ROOT
 
+from cognito_runbook import oauth
 from cognito_runbook.backend import Backend
 from cognito_runbook.params import parse_params
 from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.runbook import Runbook
+from cognito_runbook.tokens import TokenError, decode_unverified
 
 pytestmark = pytest.mark.e2e
 
@@ -178,3 +182,56 @@ def test_srp_with_a_temporary_password_asks_for_a_new_one(stack, local_aws):
     assert _respond(client, out, responses)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
     client, responses = _srp_proof(out, local_aws, "newcomer", "Temp-pass-2")
     assert _refused_code(lambda: _respond(client, out, responses)) == "NotAuthorizedException"
+
+
+# -- item 13: no ID token without the openid scope -------------------------------------
+
+
+def _hosted_sign_in(out, user, flow, scopes):
+    name, password = user
+    sign_in = oauth.SignIn(out.hosted_ui_url, out.client_id, "http://localhost", flow, scopes)
+    return sign_in, oauth.scripted_sign_in(sign_in.login_url, name, password)
+
+
+def test_implicit_grant_without_openid_returns_no_id_token(stack, user):
+    _rb, out, _raw = stack
+    _sign_in, redirect = _hosted_sign_in(out, user, "implicit", ("email", "phone"))
+    parsed = oauth.parse_redirect(redirect)
+    assert "id_token" not in parsed
+    assert decode_unverified(parsed["access_token"])["scope"].split() == ["email", "phone"]
+    _sign_in, redirect = _hosted_sign_in(out, user, "implicit", ("openid", "email"))
+    assert "id_token" in oauth.parse_redirect(redirect)
+
+
+def test_code_grant_without_openid_returns_no_id_token_now_or_on_refresh(stack, user):
+    _rb, out, _raw = stack
+    sign_in, redirect = _hosted_sign_in(out, user, "code", ("email",))
+    with pytest.raises(TokenError, match="no ID token"):
+        sign_in.finish(redirect)  # the runbook's client says what is missing
+    sign_in, redirect = _hosted_sign_in(out, user, "code", ("email",))
+    body = _token_request(
+        out,
+        grant_type="authorization_code",
+        client_id=out.client_id,
+        code=oauth.parse_redirect(redirect)["code"],
+        redirect_uri="http://localhost",
+        code_verifier=sign_in.code_verifier,
+    )
+    assert "id_token" not in body and body["access_token"] and body["refresh_token"]
+    refreshed = _token_request(
+        out, grant_type="refresh_token", client_id=out.client_id, refresh_token=body["refresh_token"]
+    )
+    assert "id_token" not in refreshed and decode_unverified(refreshed["access_token"])["scope"] == "email"
+    sign_in, redirect = _hosted_sign_in(out, user, "code", ("openid",))
+    tokens = sign_in.finish(redirect)
+    refreshed = _token_request(
+        out, grant_type="refresh_token", client_id=out.client_id, refresh_token=tokens.refresh_token
+    )
+    assert decode_unverified(refreshed["id_token"])["token_use"] == "id"
+
+
+def _token_request(out, **form) -> dict:
+    data = urllib.parse.urlencode(form).encode()
+    request = urllib.request.Request(f"{out.hosted_ui_url}/oauth2/token", data=data, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.loads(resp.read())
