@@ -1,11 +1,16 @@
 """The local AWS met with the clients people bring: pycognito's SRP sign-in (the password
-proof is checked, as Cognito checks it), and the hosted UI's ID token only with ``openid``."""
+proof is checked, as Cognito checks it), the hosted UI's ID token only with ``openid``,
+and the README's "Using your own clients against the local AWS" snippets, run as written."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import re
+import shutil
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 
@@ -235,3 +240,74 @@ def _token_request(out, **form) -> dict:
     request = urllib.request.Request(f"{out.hosted_ui_url}/oauth2/token", data=data, method="POST")
     with urllib.request.urlopen(request, timeout=10) as resp:
         return json.loads(resp.read())
+
+
+# -- item 14: the README's snippets for clients people bring, run as they stand ---------
+
+README_SECTION = "## Using your own clients against the local AWS"
+PRINTS = re.compile(r"# prints: (.+)$", re.M)
+
+
+def _readme_snippets() -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+    """(the setup blocks, {subsection title: its blocks}); a block is (language, code)."""
+    section = (ROOT / "README.md").read_text().split(README_SECTION, 1)[1].split("\n## ", 1)[0]
+    parts = re.split(r"^### (.+)$", section, flags=re.M)
+
+    def blocks(text: str) -> list[tuple[str, str]]:
+        return re.findall(r"^```(bash|python)\n(.*?)^```", text, flags=re.M | re.S)
+
+    return blocks(parts[0]), {parts[i]: blocks(parts[i + 1]) for i in range(1, len(parts), 2)}
+
+
+SETUP_BLOCKS, CLIENT_BLOCKS = _readme_snippets()
+
+
+def _run_block(language: str, code: str, env: dict, cwd, stdin: str = "") -> dict:
+    """Runs one README block in ``cwd`` (a checkout's layout: params/, .venv/) and checks
+    what its ``# prints:`` comments promise; returns the environment after a bash block."""
+    env_file = cwd / ".env-after"
+    if language == "bash":
+        argv = ["bash", "-c", f"set -euo pipefail\n{code}\nenv -0 > {env_file}"]
+    else:
+        argv = [str(cwd / ".venv" / "bin" / "python"), "-"]
+        stdin = code
+    done = subprocess.run(argv, input=stdin, env=env, cwd=cwd, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"{language} block failed:\n{code}\nstdout: {done.stdout}\nstderr: {done.stderr}"
+    for promised in PRINTS.findall(code):
+        assert promised.strip() in done.stdout, f"expected {promised!r} in the output of:\n{code}\ngot: {done.stdout}"
+    if language != "bash":
+        return env
+    return dict(item.split("=", 1) for item in env_file.read_text().split("\0") if "=" in item)
+
+
+@pytest.fixture(scope="module")
+def readme_shell(stack, user, tmp_path_factory):
+    """A folder laid out like a checkout (params/local.yaml naming the module's stack, .venv
+    the running interpreter's) and the environment after the README's setup block, which
+    reads the password from stdin as a person types it."""
+    _rb, _out, raw = stack
+    folder = tmp_path_factory.mktemp("readme")
+    (folder / "params").mkdir()
+    (folder / "params" / "local.yaml").write_text(yaml.safe_dump(raw))
+    (folder / ".venv").symlink_to(sys.prefix)
+    if not (folder / ".venv" / "bin" / "cognito-runbook").exists():
+        pytest.fail(f"the README's snippets use .venv/bin/cognito-runbook, not in {sys.prefix}: pip install -e .")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("COGNITO_JWKS",)}
+    for language, code in SETUP_BLOCKS:
+        env = _run_block(language, code, env, folder, stdin=user[1] + "\n")
+    assert env["DB2_USER"] == user[0] and env["DB2_PASSWORD"] == user[1] and env["STACK"] == STACK
+    return folder, env
+
+
+@pytest.mark.parametrize("client", list(CLIENT_BLOCKS))
+def test_readme_client_snippets_run_as_written(readme_shell, client):
+    folder, env = readme_shell
+    if "aws CLI" in client and shutil.which("aws", path=env.get("PATH")) is None:
+        pytest.skip("the aws CLI is not installed here (pip install awscli)")
+    assert CLIENT_BLOCKS[client], f"no code blocks under '### {client}'"
+    for language, code in CLIENT_BLOCKS[client]:
+        env = _run_block(language, code, env, folder)
+
+
+def test_the_readme_shows_each_client_the_issue_names():
+    assert {"boto3 (and PyJWT to verify)", "The aws CLI", "curl", "pycognito (SRP)", "cognitojwt"} <= set(CLIENT_BLOCKS)
