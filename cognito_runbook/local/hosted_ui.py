@@ -15,7 +15,8 @@ documentation of the managed login endpoints:
 
 Tokens come from moto's Cognito (the same keys, issuer and claims as the API path).
 Access tokens carry the OAuth scopes asked for (the client's allowed scopes when the
-request names none), as Cognito's do (``patches/cognitoidp_tokens.py``).
+request names none), as Cognito's do (``patches/cognitoidp_tokens.py``); an ID token
+comes only with the ``openid`` scope, also on refresh.
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ def _redirect(url: str) -> Response:
 
 def _json(status: int, payload: dict) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json")
+
+
+def openid_only(tokens: dict, scopes: list[str] | None) -> dict:
+    """``tokens`` without ``id_token`` when the sign-in did not ask for ``openid``: "Because
+    openid scope was not requested, Amazon Cognito doesn't return an ID token"
+    (https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html);
+    the token endpoint returns an ID token for the code grant and on refresh only for such
+    a sign-in (https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html).
+    ``scopes`` None: not a hosted-UI sign-in (an API one always has its ID token)."""
+    if scopes is not None and "openid" not in scopes:
+        return {k: v for k, v in tokens.items() if k != "id_token"}
+    return tokens
 
 
 def s256(verifier: str) -> str:
@@ -159,13 +172,16 @@ class HostedUi:
             return self._form(args, pool, domain, "Incorrect username or password.")
         state = {"state": args["state"]} if args.get("state") else {}
         if args["response_type"] == "token":
-            fragment = {
-                "access_token": tokens["AccessToken"],
-                "id_token": tokens["IdToken"],
-                "token_type": "Bearer",
-                "expires_in": tokens["ExpiresIn"],
-                **state,
-            }
+            fragment = openid_only(
+                {
+                    "access_token": tokens["AccessToken"],
+                    "id_token": tokens["IdToken"],
+                    "token_type": "Bearer",
+                    "expires_in": tokens["ExpiresIn"],
+                    **state,
+                },
+                scopes,
+            )
             return _redirect(f"{args['redirect_uri']}#{urlencode(fragment)}")
         code = secrets.token_urlsafe(24)
         with self._lock:
@@ -176,6 +192,7 @@ class HostedUi:
                 "client_id": args["client_id"],
                 "redirect_uri": args["redirect_uri"],
                 "tokens": tokens,
+                "scopes": scopes,
                 "challenge": args.get("code_challenge"),
                 "expires": time.monotonic() + CODE_LIFETIME,
             }
@@ -204,13 +221,16 @@ class HostedUi:
             tokens = entry["tokens"]
             return _json(
                 200,
-                {
-                    "id_token": tokens["IdToken"],
-                    "access_token": tokens["AccessToken"],
-                    "refresh_token": tokens["RefreshToken"],
-                    "expires_in": tokens["ExpiresIn"],
-                    "token_type": "Bearer",
-                },
+                openid_only(
+                    {
+                        "id_token": tokens["IdToken"],
+                        "access_token": tokens["AccessToken"],
+                        "refresh_token": tokens["RefreshToken"],
+                        "expires_in": tokens["ExpiresIn"],
+                        "token_type": "Bearer",
+                    },
+                    entry["scopes"],
+                ),
             )
         if grant == "refresh_token":
             tokens = moto_state.refresh_sign_in(region, pool.id, client_id, form.get("refresh_token", ""))
@@ -218,12 +238,15 @@ class HostedUi:
                 return _json(400, {"error": "invalid_grant"})
             return _json(
                 200,
-                {
-                    "id_token": tokens["IdToken"],
-                    "access_token": tokens["AccessToken"],
-                    "expires_in": tokens["ExpiresIn"],
-                    "token_type": "Bearer",
-                },
+                openid_only(
+                    {
+                        "id_token": tokens["IdToken"],
+                        "access_token": tokens["AccessToken"],
+                        "expires_in": tokens["ExpiresIn"],
+                        "token_type": "Bearer",
+                    },
+                    moto_state.refresh_token_scopes(region, pool.id, form.get("refresh_token", "")),
+                ),
             )
         return _json(400, {"error": "unsupported_grant_type"})
 

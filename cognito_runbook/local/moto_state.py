@@ -19,7 +19,7 @@ from moto.cognitoidp.models import cognitoidp_backends
 
 from ..constants import LOCAL_ACCOUNT_ID
 from .patches.cognitoidp_domains import domain_status
-from .patches.cognitoidp_tokens import remember_scopes
+from .patches.cognitoidp_tokens import remember_scopes, scopes_of
 from .patches.originals import original
 
 ACCOUNT = LOCAL_ACCOUNT_ID
@@ -159,6 +159,14 @@ def refresh_sign_in(region: str, pool_id: str, client_id: str, refresh_token: st
     except Exception:
         return None
     return result.get("AuthenticationResult")
+
+
+def refresh_token_scopes(region: str, pool_id: str, refresh_token: str) -> list[str] | None:
+    """The OAuth scopes of the hosted-UI sign-in a refresh token belongs to (None: unknown
+    token, or a sign-in through the API)."""
+    pool = cognito_backend(region).user_pools.get(pool_id)
+    entry = pool.refresh_tokens.get(refresh_token) if pool is not None else None
+    return scopes_of(entry[2]) if entry else None
 
 
 def domain_is_active(domain_prefix: str) -> bool:

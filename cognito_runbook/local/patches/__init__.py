@@ -11,7 +11,16 @@ from __future__ import annotations
 import threading
 
 from .. import timing
-from . import apigatewayv2, awslambda, cognitoidp, cognitoidp_domains, cognitoidp_tokens, iam, secretsmanager
+from . import (
+    apigatewayv2,
+    awslambda,
+    cognitoidp,
+    cognitoidp_domains,
+    cognitoidp_srp,
+    cognitoidp_tokens,
+    iam,
+    secretsmanager,
+)
 from .dispatch import speed_up_dispatch
 
 __all__ = ["patch_moto", "speed_up_dispatch"]
@@ -33,6 +42,7 @@ def patch_moto(delay: float | None = None) -> None:
         cognitoidp.patch_groups()
         cognitoidp.patch_auth()
         cognitoidp.patch_usernames()
+        cognitoidp_srp.patch_srp_sign_in()  # wraps patch_auth's InitiateAuth: keep it after
         cognitoidp_tokens.patch_signing_keys()
         cognitoidp_domains.patch_domains()
         iam.patch_propagation()

@@ -16,6 +16,12 @@ def remember_scopes(origin_jti: str, scope: str) -> None:
     _scopes_by_session[origin_jti] = scope
 
 
+def scopes_of(origin_jti: str) -> list[str] | None:
+    """The scopes remembered for the sign-in session ``origin_jti`` (None: not a hosted-UI one)."""
+    scope = _scopes_by_session.get(origin_jti)
+    return None if scope is None else scope.split()
+
+
 def patch_signing_keys() -> None:
     """Cognito signs ID tokens and access tokens with two different keys, both in the
     pool's JWKS (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html);
