@@ -71,10 +71,11 @@ def _cmd_provision(args) -> int:
     stages = [stage_named(s).name for s in args.stages or STAGES]  # unknown names fail before anything runs
     run_dir = (Path(args.out) if args.out else default_run_dir(load_params(args.params).stack)).resolve()
     rb = _runbook(args, plan=args.plan, run_dir=run_dir)
+    rb.check_names()  # every taken name at once, before the first write
     for stage in stages:
         print(changes_table(rb.run_stage(stage)), end="\n\n")
     data = summary.read(run_dir)
-    data.update(result="ok", plan=args.plan, outputs=rb.outputs().as_dict())
+    data.update(result="ok", plan=args.plan, params_file=args.params, outputs=rb.outputs().as_dict())
     rb.write_outputs()
     summary.write(run_dir, data)
     print(f"AWS calls: {rb.backend.log.total()} ({sum(rb.backend.log.writes.values())} writes); run folder: {run_dir}")
@@ -163,7 +164,15 @@ def _cmd_teardown(args) -> int:
 def _cmd_outputs(args) -> int:
     import json
 
-    print(json.dumps(_runbook(args).outputs().as_dict(), indent=2))
+    from .errors import StageError
+
+    out = _runbook(args).outputs()
+    if not (out.pool_id or out.function_arn or out.role_arn or out.api_id):
+        raise StageError(
+            f"stack {out.stack} is not provisioned in {out.region} (no user pool, function, role or API of it "
+            f"found); provision it with `cognito-runbook run {args.params}`"
+        )
+    print(json.dumps(out.as_dict(), indent=2))
     return EXIT_OK
 
 

@@ -400,9 +400,37 @@ def load_params(path: str | Path, overrides: dict | None = None) -> Params:
             ],
             str(path),
         )
+    injected = sorted(k for k, v in (overrides or {}).items() if _get_dotted(raw, k) != v)
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value)
-    return parse_params(raw, str(path))
+    try:
+        return parse_params(raw, str(path))
+    except ParamsError as err:
+        if not injected:
+            raise
+        raise _injected_problems(err.problems, injected, path) from None
+
+
+def _injected_problems(problems: list[str], injected: list[str], path: Path) -> ParamsError:
+    """Problems with values injected into the notebook (``papermill -p``/``-f``) are named as
+    such: they are not in the params file, and fixing the file would not help."""
+
+    def origin(problem: str) -> str:
+        field = problem.split(":", 1)[0]
+        hit = next((k for k in injected if field == k or field.startswith((f"{k}.", f"{k}["))), None)
+        return f"{problem} (injected parameter {hit}, not from {path.name})" if hit else problem
+
+    named = [origin(p) for p in problems]
+    if named == problems:  # every problem is the file's own
+        return ParamsError(problems, str(path))
+    return ParamsError(named, f"{path} with the injected parameter(s) {', '.join(injected)} (papermill -p/-f)")
+
+
+def _get_dotted(raw: dict, dotted: str) -> Any:
+    node: Any = raw
+    for key in dotted.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:

@@ -330,6 +330,11 @@ class Runbook:
     def teardown(self, confirm_stack: str = "") -> StageResult:
         """Delete what the stack created, in reverse stage order. Safe to run twice.
         On AWS the stack must be named to confirm (``--yes STACK``)."""
+        if confirm_stack and confirm_stack != self.params.stack:
+            raise UsageError(
+                f"confirm_stack: '{confirm_stack}' is not this stack; the params name stack {self.params.stack} "
+                f"(--yes {self.params.stack} to delete it; nothing was deleted)"
+            )
         if self.backend.kind == "aws" and confirm_stack != self.params.stack:
             raise UsageError(
                 f"confirm_stack: teardown on AWS deletes the whole stack; confirm by naming it "

@@ -130,7 +130,12 @@ def run(
         remove_socket_dir()
     data = summary.read(run_dir)
     data.update(
-        result="failed" if error else "ok", plan=plan, notebooks=timings, error=error, outputs=_outputs(run_dir)
+        result="failed" if error else "ok",
+        plan=plan,
+        params_file=str(params_file),
+        notebooks=timings,
+        error=error,
+        outputs=_outputs(run_dir),
     )
     summary.write(run_dir, data)
     if error:

@@ -93,6 +93,12 @@ def text(data: dict) -> str:
                 f"  {s['stage']:<16} {verb}create {c['create']}, {verb}update {c['update']}, {verb}delete {c['delete']}, "
                 f"unchanged {c['unchanged']}  ({s.get('aws_writes', 0)} AWS writes){kept}"
             )
+    if data.get("plan"):
+        params_file = data.get("params_file") or "<params file>"
+        lines.append(
+            "passwords: not checked (a plan signs in as no one); "
+            f"`cognito-runbook verify {params_file}` checks that every user can still get tokens"
+        )
     if data.get("tokens"):
         lines.append("tokens from GET /token:")
         for t in data["tokens"]:

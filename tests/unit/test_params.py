@@ -161,3 +161,26 @@ def test_a_bad_variable_name_is_named_as_such_without_echoing_the_value():
         parse_params({"stack": "s", "users": [{"name": "A", "password": "env:Hunter2!"}]})
     assert "environment variable name after env: is not valid" in str(err.value)
     assert "Hunter2" not in str(err.value)
+
+
+def test_bad_values_injected_into_a_notebook_are_named_as_injected(tmp_path):
+    """papermill -f other.yaml / -p region ...: the notebook's globals override the file."""
+    from cognito_runbook.notebook import open_runbook
+
+    path = tmp_path / "stack.yaml"
+    path.write_text((ROOT / "params" / "local.yaml").read_text())
+    with pytest.raises(ParamsError) as err:
+        open_runbook(str(path), namespace={"region": "xx-nowhere-1", "workers": 0, "stack": "db2-local"})
+    message = str(err.value)
+    assert "with the injected parameter(s) region, workers (papermill -p/-f)" in message
+    assert "region: 'xx-nowhere-1' is not a region" in message
+    assert "(injected parameter region, not from stack.yaml)" in message
+    assert "(injected parameter workers, not from stack.yaml)" in message
+
+
+def test_problems_of_the_file_itself_still_name_the_file(tmp_path):
+    path = tmp_path / "stack.yaml"
+    path.write_text("stack: s\nregion: xx-nowhere-1\n")
+    with pytest.raises(ParamsError) as err:
+        load_params(path, {"workers": 4})
+    assert f"in {path}:" in str(err.value) and "injected" not in str(err.value)
