@@ -4,27 +4,30 @@ Provisions a stack on a private local AWS with a full headless run, then runs ea
 notebook again on its own and reads, from the local AWS, how many requests the runbook
 sent while it ran (the emulated Lambda's own calls are not counted). Reads are what a
 re-run costs against Cognito's request-rate quotas on a real account.
+
+The private local AWS has its defaults, as a user's runs meet them: waits of a second, no
+latency, Cognito's quotas on (a request it throttles is counted once, when botocore's retry
+goes through). --smoke: notebooks 00-01 only.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
-import urllib.request
 from pathlib import Path
 
-from common import ROOT, report
+from common import ROOT, LocalOptions, arguments, local_json, private_aws, report
 
 from cognito_runbook import runner
-from cognito_runbook.local import control
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 READ_PREFIXES = ("Describe", "Get", "List", "AdminGet", "AdminList", "Head", "GET")
 
 
+OPTIONS = LocalOptions()  # the local AWS's defaults, as a user's runs meet them
+
+
 def requests(endpoint: str) -> dict[str, int]:
-    with urllib.request.urlopen(f"{endpoint}/_local/requests", timeout=10) as resp:
-        return json.loads(resp.read())
+    return local_json(endpoint, "requests")
 
 
 def delta(before: dict, after: dict) -> dict[str, int]:
@@ -32,12 +35,14 @@ def delta(before: dict, after: dict) -> dict[str, int]:
 
 
 def main() -> None:
+    args = arguments(__doc__).parse_args()
+    last = 1 if args.smoke else 98
     params = ROOT / "params" / "local.yaml"
-    with control.private() as endpoint, tempfile.TemporaryDirectory() as tmp:
-        first = runner.run(params, Path(tmp) / "first", progress=lambda _: None)
+    with private_aws(OPTIONS, "notebook calls") as endpoint, tempfile.TemporaryDirectory() as tmp:
+        first = runner.run(params, Path(tmp) / "first", last=last, progress=lambda _: None)
         assert first.exit_code == 0, first.summary.get("error")
         rows, total = [], {"reads": 0, "writes": 0}
-        for notebook in runner.select_notebooks(runner.NOTEBOOKS_DIR):
+        for notebook in runner.select_notebooks(runner.NOTEBOOKS_DIR, last=last):
             number = runner.notebook_number(notebook)
             before = requests(endpoint)
             result = runner.run(params, Path(tmp) / notebook.stem, first=number, last=number, progress=lambda _: None)

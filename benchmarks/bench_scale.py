@@ -12,21 +12,21 @@ workers (paced per category), then re-runs with nothing to change. Printed:
 - today's sequential path (workers: 1), measured on SAMPLE users and scaled up.
 
 Usage: python benchmarks/bench_scale.py [--users 5000] [--groups 50] [--latency-ms 60]
-       [--workers 8] [--sample 500]
+       [--workers 8] [--sample 500] [--smoke]
+
+The private local AWS enforces Cognito's quotas whatever COGNITO_RUNBOOK_LOCAL_QUOTAS says,
+adds the latency asked for, and has no waits (delay 0: the pool's domain and the like are
+not what is measured). --smoke: 20 users, 4 groups, 5 ms, 4 workers, a sample of 10.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import time
-import urllib.request
 from collections import Counter
 
-from common import local_params, report, runbook
+from common import LocalOptions, arguments, local_params, private_aws, report, runbook, throttled
 
-from cognito_runbook.local import control
 from cognito_runbook.quotas import CATEGORY, DEFAULT_RPS
 
 STAGES = ("user_pool", "users", "groups", "memberships")
@@ -75,21 +75,25 @@ def provision(endpoint: str, raw: dict) -> tuple[dict, dict, object]:
     return seconds, calls, rb
 
 
-def throttled(endpoint: str) -> int:
-    with urllib.request.urlopen(f"{endpoint}/_local/throttled", timeout=10) as resp:
-        return sum(json.loads(resp.read()).values())
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=5000)
-    parser.add_argument("--groups", type=int, default=50)
-    parser.add_argument("--latency-ms", type=float, default=60.0)
-    parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--sample", type=int, default=500, help="users for the sequential measurement")
+    parser = arguments(__doc__)
+    parser.add_argument("--users", type=int)
+    parser.add_argument("--groups", type=int)
+    parser.add_argument("--latency-ms", type=float)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--sample", type=int, help="users for the sequential measurement")
     args = parser.parse_args()
+    defaults = (
+        {"users": 20, "groups": 4, "latency_ms": 5.0, "workers": 4, "sample": 10}
+        if args.smoke
+        else {"users": 5000, "groups": 50, "latency_ms": 60.0, "workers": 8, "sample": 500}
+    )
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     os.environ["BENCH_PASSWORD"] = "Bench-Passw0rd!"
-    with control.private(delay=0, latency_ms=args.latency_ms) as endpoint:
+    options = LocalOptions(delay=0.0, latency_ms=args.latency_ms, quotas=True)
+    with private_aws(options, "scale") as endpoint:
         seconds, calls, rb = provision(endpoint, params("scale", args.users, args.groups, args.workers))
         refused = throttled(endpoint)
         started = time.perf_counter()

@@ -7,6 +7,10 @@ Prints, side by side in interleaved rounds over the same distinct tokens:
 - a repeated token (a server seeing the same bearer token on every request: expiry,
   token_use and client re-checked, signature checked once);
 then JWKS fetches after warm-up and for a flood of unknown-kid tokens.
+
+The private local AWS runs without Cognito's quotas (minting the tokens is 2,000
+AdminInitiateAuth calls, over the UserAuthentication quota, and not what is measured),
+without latency and without waits.
 """
 
 import base64
@@ -16,7 +20,7 @@ import statistics
 import time
 
 import jwt
-from common import private_stack, report
+from common import LocalOptions, arguments, private_stack, report
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from joserfc import jwt as jose_jwt
@@ -25,8 +29,7 @@ from joserfc.jwk import RSAKey
 from cognito_runbook.passwords import PasswordStore
 from cognito_runbook.tokens import JwksCache, TokenVerifier, UnknownSigningKey
 
-DISTINCT = 2000
-ROUNDS = 3
+OPTIONS = LocalOptions(delay=0.0, latency_ms=0.0, quotas=False)
 
 
 def per_second(fn, items) -> float:
@@ -37,7 +40,9 @@ def per_second(fn, items) -> float:
 
 
 def main():
-    with private_stack() as (_endpoint, rb, out):
+    args = arguments(__doc__).parse_args()
+    distinct, rounds, flood_size = (50, 1, 200) if args.smoke else (2000, 3, 10000)
+    with private_stack(OPTIONS, "token verification") as (_endpoint, rb, out):
         user = rb.params.users[0]
         password = PasswordStore(rb.ctx).existing(user)
         cognito = rb.backend.client("cognito-idp")
@@ -48,7 +53,7 @@ def main():
                 AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                 AuthParameters={"USERNAME": user.name, "PASSWORD": password},
             )["AuthenticationResult"]["AccessToken"]
-            for _ in range(DISTINCT)
+            for _ in range(distinct)
         ]
         jwks = JwksCache(out.jwks_url)
         kid = jwt.get_unverified_header(tokens[0])["kid"]
@@ -74,7 +79,7 @@ def main():
             return jwt.decode(token, public_key, algorithms=["RS256"], options={"verify_aud": False})
 
         rates = {"bare": [], "pyjwt": [], "joserfc": [], "distinct": [], "repeated": []}
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             fresh = TokenVerifier(out.issuer, out.client_id, jwks)
             rates["bare"].append(per_second(bare, tokens))
             rates["pyjwt"].append(per_second(pyjwt, tokens))
@@ -90,12 +95,12 @@ def main():
         flood_cache = JwksCache(out.jwks_url)
         flood = TokenVerifier(out.issuer, out.client_id, flood_cache)
         started = time.monotonic()
-        for _ in range(10000):
+        for _ in range(flood_size):
             with contextlib.suppress(UnknownSigningKey):
                 flood.verify(forged)
         flood_seconds = time.monotonic() - started
         report(
-            f"token verification, warm JWKS, one core (median of {ROUNDS} interleaved rounds)",
+            f"token verification, warm JWKS, one core (median of {rounds} interleaved rounds)",
             [
                 ("limit: bare RSA verify + JSON parse", f"{limit:,.0f} /s   (no checks at all)"),
                 ("PyJWT jwt.decode", f"{med['pyjwt']:,.0f} /s   ({med['pyjwt'] / limit:.2f} of the limit)"),
@@ -108,9 +113,9 @@ def main():
                     f"{med['distinct']:,.0f} /s   ({med['distinct'] / limit:.2f} of the limit; joserfc doing the checks)",
                 ),
                 ("repeated token (server steady state)", f"{med['repeated']:,.0f} /s"),
-                ("JWKS fetches after warm-up", f"{fetches_after_warm} (after {ROUNDS * DISTINCT * 6:,} verifications)"),
+                ("JWKS fetches after warm-up", f"{fetches_after_warm} (after {rounds * distinct * 6:,} verifications)"),
                 (
-                    "10,000 unknown-kid tokens",
+                    f"{flood_size:,} unknown-kid tokens",
                     f"{flood_cache.fetches} JWKS fetch(es) in {flood_seconds:.2f} s (limit: 1 per 10 s)",
                 ),
             ],

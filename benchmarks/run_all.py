@@ -1,4 +1,7 @@
-"""Run every benchmark in turn and print their figures (make bench)."""
+"""Run every benchmark in turn and print their figures (make bench).
+
+``--smoke`` runs each in its smoke mode (tiny sizes, a few seconds: checks they run).
+"""
 
 import subprocess
 import sys
@@ -14,8 +17,9 @@ BENCHMARKS = [
 ]
 
 if __name__ == "__main__":
+    extra = [arg for arg in sys.argv[1:] if arg == "--smoke"]
     failed = 0
     for name in BENCHMARKS:
         print(f"\n### {name}", flush=True)
-        failed += subprocess.run([sys.executable, str(HERE / name)], cwd=HERE.parent).returncode != 0
+        failed += subprocess.run([sys.executable, str(HERE / name), *extra], cwd=HERE.parent).returncode != 0
     sys.exit(1 if failed else 0)

@@ -6,7 +6,7 @@ every notebook kernel, test and CLI call finds the same local AWS.
 
 Routing: ``/_execute-api/...`` -> emulated API Gateway invoke URLs,
 ``/_hosted-ui/<domain>/...`` -> emulated Cognito hosted UI, ``/_local/health`` ->
-liveness, ``/_local/requests`` -> the runbook's API requests by operation; everything else -> moto.
+liveness and the options in force (delay, latency, quotas), ``/_local/requests`` -> the runbook's API requests by operation; everything else -> moto.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from .execute_api import ExecuteApi
 from .hosted_ui import PREFIX as HOSTED_UI_PREFIX
 from .hosted_ui import HostedUi
 from .lambda_runtime import FUNCTION_KEY_PREFIX, LambdaRuntime
+from .timing import delay_seconds
 
 WARM_UP = [  # moto builds each service's app on its first request (up to 1.4 s): do it now
     ("cognito-idp", "list_user_pools", {"MaxResults": 1}),
@@ -200,7 +201,8 @@ class LocalAws:
         if path.startswith(HOSTED_UI_PREFIX):
             return self.hosted_ui(Request(environ))(environ, start_response)
         if path == "/_local/health":
-            body = json.dumps({"ok": True, "pid": os.getpid()})
+            options = {"delay": delay_seconds(), "latency_ms": self.latency * 1000.0, "quotas": self.quotas.enabled}
+            body = json.dumps({"ok": True, "pid": os.getpid(), "options": options})
             return Response(body, content_type="application/json")(environ, start_response)
         if path == "/_local/requests":
             return Response(json.dumps(self.requests.snapshot()), content_type="application/json")(
