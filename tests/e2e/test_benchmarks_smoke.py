@@ -16,13 +16,10 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
-pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
 OPTIONS_LINE = re.compile(
     r"^local AWS options \((?P<purpose>[^)]+)\): delay (?P<delay>[\d.]+) s, "
