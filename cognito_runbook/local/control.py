@@ -62,7 +62,7 @@ def check_usable() -> None:
     """Raise a UsageError when this installation can neither use a running local AWS nor
     start one: the message says why none is found and how to fix it. A local AWS started by
     another installation (found through the state file in the same home folder) will do."""
-    if status() is not None or can_start():
+    if can_start() or status() is not None:  # moto first: no HTTP round trip when it is there
         return
     state, where = _read_state(), home() / STATE_FILE
     if state is None:
