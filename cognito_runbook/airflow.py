@@ -12,9 +12,10 @@ must (parameters, the run summary, exit code 3 on drift, kernel clean-up), and t
 can live in its own virtualenv (``cli=``): Airflow pins its own versions of pydantic, boto3
 and friends, which need not agree with the runbook's.
 
-This module imports only the standard library, PyYAML and Airflow, so it loads in an
-Airflow environment where cognito-runbook is installed without its dependencies
-(``pip install --no-deps cognito-runbook``) or is on ``PYTHONPATH``. In a DAG file::
+This module imports only the standard library, PyYAML, Airflow and ``constants`` (standard
+library only), so it loads in an Airflow environment where cognito-runbook is installed
+without its dependencies (``pip install --no-deps cognito-runbook``): no botocore, pydantic
+or papermill there. ``tests/unit/test_airflow_factory.py`` holds it to that. In a DAG file::
 
     from cognito_runbook.airflow import build_dags
     globals().update(build_dags("/opt/db2-stacks/params", cli="/opt/runbook/.venv/bin/cognito-runbook"))
@@ -52,6 +53,19 @@ def _stack(params_file: Path) -> str:
     return stack
 
 
+def _installed_notebooks() -> Path:
+    # constants is standard library only; project (and errors behind it) would need botocore.
+    from .constants import find_packaged_root
+
+    root = find_packaged_root()
+    if root is None:
+        raise ValueError(
+            "notebooks_dir: this cognito-runbook installation carries no notebooks (install the wheel, "
+            "which has them under share/cognito-runbook/), or pass notebooks_dir= the runbook's notebooks/ folder"
+        )
+    return root / "notebooks"
+
+
 def _dag_id(stack: str) -> str:
     return "cognito_runbook_" + stack.replace("-", "_")
 
@@ -78,11 +92,10 @@ def build_dags(
     except ImportError:
         from airflow.operators.bash import BashOperator  # Airflow 2
 
-    if notebooks_dir is None:
-        from .project import packaged_root
-
-        notebooks_dir = packaged_root() / "notebooks"
+    notebooks_dir = notebooks_dir if notebooks_dir is not None else _installed_notebooks()
     steps = notebook_steps(notebooks_dir)
+    if not steps:
+        raise ValueError(f"notebooks_dir: no runbook notebooks (NN_name.ipynb) in {notebooks_dir}")
     defaults = {"retries": retries, "retry_delay": timedelta(minutes=2)}
     dags: dict[str, object] = {}
     for params_file in sorted(Path(params_dir).glob("*.yaml")):

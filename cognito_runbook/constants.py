@@ -7,6 +7,8 @@ This module imports nothing from the package, so anything may import it.
 from __future__ import annotations
 
 import os
+import site
+import sys
 from pathlib import Path
 
 HOME_ENV = "COGNITO_RUNBOOK_HOME"  # the local AWS's state and the stack locks
@@ -31,6 +33,22 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 
 def home() -> Path:
     return Path(os.environ.get(HOME_ENV, DEFAULT_HOME)).expanduser()
+
+
+# Where the notebooks and example params files are: the checkout (an editable install), or
+# the data files a wheel installs under the environment's prefix (pyproject: data-files).
+CHECKOUT = Path(__file__).resolve().parent.parent
+SHARE = Path("share") / "cognito-runbook"
+
+
+def find_packaged_root() -> Path | None:
+    """The folder holding ``notebooks/`` and ``params/`` in this installation, or None.
+    Standard library only: the Airflow DAG factory finds the notebooks with it in an
+    environment that has none of the runbook's dependencies."""
+    for root in (CHECKOUT, Path(sys.prefix) / SHARE, Path(site.USER_BASE or "") / SHARE):
+        if any((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+            return root
+    return None
 
 
 def locks_dir() -> Path:

@@ -5,14 +5,12 @@ notebook finds its params file wherever it runs."""
 from __future__ import annotations
 
 import shutil
-import site
-import sys
 from pathlib import Path
 
+from .constants import CHECKOUT as CHECKOUT  # where it was defined before; runner imports it from here
+from .constants import find_packaged_root
 from .errors import UsageError
 
-CHECKOUT = Path(__file__).resolve().parent.parent  # the repository, for an editable install
-SHARE = Path("share") / "cognito-runbook"  # where a wheel installs them (pyproject: data-files)
 EXAMPLE_PARAMS = ("local.yaml", "aws-example.yaml")
 
 
@@ -22,10 +20,9 @@ def _has_notebooks(folder: Path) -> bool:
 
 def packaged_root() -> Path:
     """The folder holding ``notebooks/`` and ``params/``: the checkout, else the wheel's data."""
-    candidates = [CHECKOUT, Path(sys.prefix) / SHARE, Path(site.USER_BASE or "") / SHARE]
-    for root in candidates:
-        if _has_notebooks(root / "notebooks"):
-            return root
+    root = find_packaged_root()
+    if root is not None:
+        return root
     raise UsageError(
         "notebooks: none found in this installation; reinstall cognito-runbook "
         "(pip install 'cognito-runbook[lab,local]'), or run from a checkout"

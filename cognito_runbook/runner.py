@@ -73,6 +73,10 @@ def run(
 
     params_file = Path(params_file).resolve()
     params = load_params(params_file)  # bad params stop here, before any kernel or AWS call
+    if params.backend == "local":
+        from .local import control
+
+        control.check_usable()  # a local AWS to use, or moto to start one: else exit 2 before any kernel
     notebooks_dir = notebooks_dir or notebooks_for(params_file)
     run_dir = Path(run_dir or default_run_dir(params.stack)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from filelock import FileLock
 
 from ..constants import HOME_ENV, home
 from ..constants import LOCAL_STATE_FILE as STATE_FILE
-from ..errors import BackendError
+from ..errors import BackendError, UsageError
 
 START_TIMEOUT = 60.0
 
@@ -53,15 +53,38 @@ def endpoint() -> str | None:
     return state["endpoint"] if state else None
 
 
+def can_start() -> bool:
+    """Starting a local AWS needs moto (the ``local`` extra); using a running one does not."""
+    return importlib.util.find_spec("moto") is not None
+
+
+def check_usable() -> None:
+    """Raise a UsageError when this installation can neither use a running local AWS nor
+    start one: the message says why none is found and how to fix it. A local AWS started by
+    another installation (found through the state file in the same home folder) will do."""
+    if can_start() or status() is not None:  # moto first: no HTTP round trip when it is there
+        return
+    state, where = _read_state(), home() / STATE_FILE
+    if state is None:
+        found = f"none is running for the home folder {home()} (no readable {where})"
+    else:
+        found = f"{where} names {state.get('endpoint')}, which does not answer as the local AWS (stopped?)"
+    raise UsageError(
+        f"backend: local: {found}, and this installation cannot start one: moto is not installed. "
+        "Install the local extra (pip install 'cognito-runbook[local]'), or start the local AWS from an "
+        f"installation that has it (cognito-runbook local start) with the same {HOME_ENV} ({home()}), "
+        "or set backend: aws in the params"
+    )
+
+
 def ensure_running(delay: float | None = None, latency_ms: float | None = None) -> str:
-    """Reuse the running local AWS or start one; return its endpoint URL.
-    ``delay``: seconds of AWS-like waiting for a new server (default: its own);
-    ``latency_ms``: added to every API call (default: none)."""
-    if importlib.util.find_spec("moto") is None:
-        raise BackendError(
-            "backend: local needs the embedded local AWS, which is not installed: "
-            "pip install 'cognito-runbook[local]' (or set backend: aws in the params)"
-        )
+    """Reuse the running local AWS (whichever installation started it) or start one; return
+    its endpoint URL. ``delay``: seconds of AWS-like waiting for a new server (default: its
+    own); ``latency_ms``: added to every API call (default: none)."""
+    running = endpoint()
+    if running:
+        return running
+    check_usable()
     home().mkdir(parents=True, exist_ok=True)
     with FileLock(str(home() / "local.lock"), timeout=START_TIMEOUT + 10):
         state = status()

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
 import zipfile
 from pathlib import Path
 
+import installs
 import pytest
-from conftest import ROOT
 
 
-def test_a_wheel_outside_the_checkout_runs_the_runbook(tmp_path, local_aws):
-    source = tmp_path / "src"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".venv*", ".git", "runs", "test-artifacts", "build", "dist", "*.egg-info", "__pycache__"
-        ),
-    )
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path / "dist"), str(source)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if built.returncode != 0 and "Could not find a version" in built.stderr:
-        pytest.skip(f"the build backend could not be downloaded: {built.stderr[-300:]}")
-    assert built.returncode == 0, built.stderr[-2000:]
-    wheel = next((tmp_path / "dist").glob("cognito_runbook-*.whl"))
+def test_a_wheel_outside_the_checkout_runs_the_runbook(tmp_path, tmp_path_factory, local_aws):
+    try:
+        wheel = installs.wheel(tmp_path_factory.getbasetemp())  # built once per session (tests/installs.py)
+    except installs.CannotBuild as err:
+        pytest.skip(f"the build backend could not be downloaded: {err}")
     assert any(n.endswith("share/cognito-runbook/notebooks/02_users.ipynb") for n in zipfile.ZipFile(wheel).namelist())
 
     env = tmp_path / "env"
@@ -53,6 +38,7 @@ def test_a_wheel_outside_the_checkout_runs_the_runbook(tmp_path, local_aws):
         text=True,
         check=True,
         cwd=tmp_path,
+        env=installs.clean_env(os.environ),
     ).stdout
     assert where.startswith(str(env)), where
 
@@ -62,8 +48,7 @@ def test_a_wheel_outside_the_checkout_runs_the_runbook(tmp_path, local_aws):
     params.write_text(
         params.read_text().replace("stack: db2-local ", "stack: wheel-stack ").replace("db2-local-demo", "wheel-stack")
     )
-    run_env = {**os.environ, "PATH": f"{env / 'bin'}:{os.environ['PATH']}"}
-    run_env.pop("JUPYTER_PATH", None)
+    run_env = {**installs.clean_env(os.environ), "PATH": f"{env / 'bin'}:{os.environ['PATH']}"}
     try:
         ran = subprocess.run(
             [cli, "run", "params/local.yaml", "--to", "user_pool", "--out", "runs/first"],
