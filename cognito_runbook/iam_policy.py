@@ -20,8 +20,11 @@ from .passwords import secret_name
 from .stages.token_function import role_name_for
 
 OPERATIONS_FILE = "operations.txt"
-# Operations that need no permission at all.
-NO_PERMISSION = {"sts.GetCallerIdentity"}
+# Operations that need no permission at all (InitiateAuth is one of Cognito's
+# unauthenticated operations: the app client's credentials are what it checks).
+NO_PERMISSION = {"sts.GetCallerIdentity", "cognito-idp.InitiateAuth"}
+# The operations ``adopt`` alone sends, once (``iam-policy --adopt`` prints them).
+ADOPT_ONLY = {"cognito-idp.TagResource", "lambda.TagResource", "apigatewayv2.TagResource"}
 # Operations whose IAM action has no resource-level permission, or whose resource does not
 # exist yet: Resource "*" (the reason is printed with the policy).
 WHY_STAR = {
@@ -114,6 +117,9 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
         allow("TheAccessLogGroup", "logs:TagResource", log_group)
         for action in LOG_DELIVERY_ACTIONS:
             allow("NoResourceLevelPermission", action, "*")
+    if "secretsmanager.CreateSecret" in calls:
+        # CreateSecret with Tags also needs TagResource (the CreateSecret API reference).
+        allow("GeneratedPasswordsOfThisStack", "secretsmanager:TagResource", secrets_arn)
     if {"lambda.CreateFunction", "lambda.UpdateFunctionConfiguration"} & set(calls):
         # Creating or configuring the function hands it the role: PassRole, to Lambda only.
         allow(
