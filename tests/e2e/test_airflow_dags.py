@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, as_admin
 
 from cognito_runbook.airflow import notebook_steps
 from cognito_runbook.runbook import Runbook
@@ -66,7 +66,7 @@ def test_airflow_provisions_a_stack_and_fails_the_plan_of_a_drifted_one(tmp_path
         assert quiet.returncode == 0, (quiet.stdout + quiet.stderr)[-3000:]
 
         rb = Runbook.open(params_dir / "fleet.yaml")
-        rb.backend.client("cognito-idp").admin_remove_user_from_group(
+        as_admin(rb).client("cognito-idp").admin_remove_user_from_group(
             UserPoolId=rb.pool()["Id"], Username="appuser", GroupName="DB2USERS"
         )
         drifted = airflow("dags", "test", "cognito_runbook_fleet_a_plan")

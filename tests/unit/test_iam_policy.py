@@ -123,7 +123,7 @@ def ungranted(document) -> dict[str, list[str]]:
     return {
         method: sorted(calls)
         for method, calls in operations_named_in_the_code().items()
-        if not calls & (iam_policy.NO_PERMISSION | iam_policy.ADOPT_ONLY)
+        if not calls & (iam_policy.NO_PERMISSION | iam_policy.ADOPT_ONLY | iam_policy.LOCAL_ADMIN_ONLY)
         and not {iam_policy.iam_action(c) for c in calls} & allowed
     }
 
