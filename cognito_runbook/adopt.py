@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import iam_policy
 from .aws import NOT_FOUND, STACK_TAG, get_or_none, owner, paginate
 from .display import Table, Tables
 from .errors import UsageError, aws_errors
@@ -64,6 +65,8 @@ def survey(
     write_params: bool = False,
 ) -> Adoption:
     """Look at the resources and compare them with the params; changes nothing."""
+    # Locally, the operator holds adopt's one-time grants (`iam-policy --adopt`) as on AWS.
+    iam_policy.grant_local_operator(runbook.params, runbook.backend, adopt=True)
     with aws_errors("surveying the resources to adopt"):
         pool = _pool(runbook, pool_id)
         client = _client(runbook, pool, client_id)

@@ -19,7 +19,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 from .aws import error_code, error_message, is_write
-from .constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, RECORD_REQUESTS_ENV, USER_AGENT
+from .constants import (
+    LOCAL_ACCOUNT_ID,
+    LOCAL_CREDENTIALS,
+    LOCAL_OPERATOR_CREDENTIALS,
+    RECORD_REQUESTS_ENV,
+    USER_AGENT,
+)
 from .errors import BackendError, PlanModeWrite
 from .pacing import Pacer
 
@@ -77,7 +83,13 @@ class Backend:
     """Clients for one account and region, local or real."""
 
     def __init__(
-        self, kind: str, region: str, profile: str | None = None, endpoint_url: str | None = None, plan: bool = False
+        self,
+        kind: str,
+        region: str,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        plan: bool = False,
+        admin: bool = False,
     ):
         self.kind = kind
         self.region = region
@@ -87,8 +99,10 @@ class Backend:
         self.log = CallLog(plan=plan)
         try:
             if kind == "local":
-                # Fixed fake keys: never send the caller's real credentials to the local AWS.
-                self.session = boto3.Session(region_name=region, **LOCAL_CREDENTIALS)
+                # Fixed fake keys: never send the caller's real credentials to the local AWS. The
+                # operator's key by default: the local AWS checks its calls against its IAM policy.
+                keys = LOCAL_CREDENTIALS if admin else LOCAL_OPERATOR_CREDENTIALS
+                self.session = boto3.Session(region_name=region, **keys)
             else:
                 self.session = boto3.Session(profile_name=profile, region_name=region)
         except ProfileNotFound:

@@ -197,6 +197,9 @@ def _cmd_iam_policy(args) -> int:
             # Still a valid policy: "*" in an ARN's account field matches any account.
             print(f"# account unknown ({err}); the ARNs use * for it: pass --account to pin it", file=sys.stderr)
             account = "*"
+    if args.adopt:
+        print(json.dumps(iam_policy.adopt_policy(params, account), indent=2))
+        return EXIT_OK
     document = iam_policy.policy(params, account)
     for action, why in iam_policy.explain(document):
         print(f'# Resource "*" for {action}: {why}', file=sys.stderr)
@@ -317,6 +320,7 @@ def parser() -> argparse.ArgumentParser:
     pol.add_argument(
         "--account", default="", help="AWS account ID (default: asked of STS with the params' credentials, else *)"
     )
+    pol.add_argument("--adopt", action="store_true", help="print the one-time extra grants `adopt` needs instead")
     pol.set_defaults(func=_cmd_iam_policy)
 
     ini = sub.add_parser("init", help="copy the notebooks and example params files into a folder of your own")

@@ -28,7 +28,13 @@ LOCAL_LATENCY_ENV = "COGNITO_RUNBOOK_LOCAL_LATENCY_MS"
 LOCAL_QUOTAS_ENV = "COGNITO_RUNBOOK_LOCAL_QUOTAS"
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
+# The local AWS's administrator: never permission-checked (a person changing things by
+# hand in tests, the security team granting the operator's policy).
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# The operator: the key the runbook signs with locally. Every request signed with it is
+# judged against the IAM user's policies, which are what `cognito-runbook iam-policy` prints.
+LOCAL_OPERATOR_USER = "cognito-runbook-operator"
+LOCAL_OPERATOR_CREDENTIALS = {"aws_access_key_id": "AKIALOCALOPERATOR000", "aws_secret_access_key": "operator"}
 
 
 def home() -> Path:

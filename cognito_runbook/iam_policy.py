@@ -9,6 +9,7 @@ narrower, and each such statement says why in ``WHY_STAR``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from importlib import resources
 
@@ -20,8 +21,13 @@ from .passwords import secret_name
 from .stages.token_function import role_name_for
 
 OPERATIONS_FILE = "operations.txt"
-# Operations that need no permission at all.
-NO_PERMISSION = {"sts.GetCallerIdentity"}
+# Operations that need no permission at all (InitiateAuth is one of Cognito's
+# unauthenticated operations: the app client's credentials are what it checks).
+NO_PERMISSION = {"sts.GetCallerIdentity", "cognito-idp.InitiateAuth"}
+# What the local AWS's administrator sends to grant the operator its policy (never the operator).
+LOCAL_ADMIN_ONLY = {"iam.CreateUser", "iam.PutUserPolicy"}
+# The operations ``adopt`` alone sends, once (``iam-policy --adopt`` prints them).
+ADOPT_ONLY = {"cognito-idp.TagResource", "lambda.TagResource", "apigatewayv2.TagResource"}
 # Operations whose IAM action has no resource-level permission, or whose resource does not
 # exist yet: Resource "*" (the reason is printed with the policy).
 WHY_STAR = {
@@ -114,6 +120,9 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
         allow("TheAccessLogGroup", "logs:TagResource", log_group)
         for action in LOG_DELIVERY_ACTIONS:
             allow("NoResourceLevelPermission", action, "*")
+    if "secretsmanager.CreateSecret" in calls:
+        # CreateSecret with Tags also needs TagResource (the CreateSecret API reference).
+        allow("GeneratedPasswordsOfThisStack", "secretsmanager:TagResource", secrets_arn)
     if {"lambda.CreateFunction", "lambda.UpdateFunctionConfiguration"} & set(calls):
         # Creating or configuring the function hands it the role: PassRole, to Lambda only.
         allow(
@@ -166,3 +175,92 @@ def setup_markdown(params: Params, account: str, params_file: str) -> str:
         f"```bash\ncognito-runbook iam-policy {params_file} > {name}.json\n"
         f"aws iam create-policy --policy-name {name} --policy-document file://{name}.json\n```"
     )
+
+
+# What `adopt` reads of a pool that carries no stack tag yet (then tags it).
+ADOPT_POOL_READS = (
+    "cognito-idp:DescribeUserPool",
+    "cognito-idp:DescribeUserPoolClient",
+    "cognito-idp:ListUserPoolClients",
+    "cognito-idp:ListUsers",
+    "cognito-idp:ListGroups",
+    "cognito-idp:ListUsersInGroup",
+    "cognito-idp:AdminListGroupsForUser",
+)
+
+
+def adopt_policy(params: Params, account: str) -> dict:
+    """The one-time extra grants ``adopt`` needs (``iam-policy --adopt``): reading pools and
+    APIs that carry no stack tag yet (the ``Null`` condition: untagged ones only), and
+    tagging the pool, the function and the API with this stack (``aws:RequestTag``).
+    Remove it once the stack is adopted."""
+    region, stack = params.region, params.stack
+    untagged = {"Null": {f"aws:ResourceTag/{STACK_TAG}": "true"}}
+    tagging = {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack}}
+    function_arn = f"arn:aws:lambda:{region}:{account}:function:{params.token_function.name}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadUntaggedPools",
+                "Effect": "Allow",
+                "Action": list(ADOPT_POOL_READS),
+                "Resource": f"arn:aws:cognito-idp:{region}:{account}:userpool/*",
+                "Condition": untagged,
+            },
+            {
+                "Sid": "TagThePoolWithThisStack",
+                "Effect": "Allow",
+                "Action": ["cognito-idp:TagResource"],
+                "Resource": f"arn:aws:cognito-idp:{region}:{account}:userpool/*",
+                "Condition": {**untagged, **tagging},
+            },
+            {
+                "Sid": "TagTheFunctionWithThisStack",
+                "Effect": "Allow",
+                "Action": ["lambda:TagResource"],
+                "Resource": function_arn,
+                "Condition": tagging,
+            },
+            {
+                "Sid": "ReadUntaggedApis",
+                "Effect": "Allow",
+                "Action": ["apigateway:GET"],
+                "Resource": f"arn:aws:apigateway:{region}::/apis/*",
+                "Condition": untagged,
+            },
+            {
+                "Sid": "TagTheApiWithThisStack",
+                "Effect": "Allow",
+                "Action": ["apigateway:POST"],
+                "Resource": f"arn:aws:apigateway:{region}::/tags/*",
+                "Condition": tagging,
+            },
+        ],
+    }
+
+
+_granted: set[tuple[str, str]] = set()  # (endpoint, policy JSON) already granted in this process
+
+
+def grant_local_operator(params: Params, backend, adopt: bool = False) -> None:
+    """Against the local AWS, grant the operator (the key the runbook signs with) this
+    stack's policy, as a security team would with administrator rights: an inline policy
+    of the operator user named after the stack. The local AWS then judges every request
+    the runbook signs against exactly what ``cognito-runbook iam-policy`` prints."""
+    import boto3
+
+    from .constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_OPERATOR_USER
+
+    endpoint = getattr(backend, "endpoint_url", None)
+    if getattr(backend, "kind", None) != "local" or not endpoint:
+        return
+    text = json.dumps((adopt_policy if adopt else policy)(params, LOCAL_ACCOUNT_ID))
+    if (endpoint, text) in _granted:
+        return
+    iam = boto3.client("iam", region_name=params.region, endpoint_url=endpoint, **LOCAL_CREDENTIALS)
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_user(UserName=LOCAL_OPERATOR_USER)
+    name = f"stack-{params.stack}" + ("-adopt" if adopt else "")
+    iam.put_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyName=name, PolicyDocument=text)
+    _granted.add((endpoint, text))

@@ -19,7 +19,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from . import sign_ins, summary
+from . import iam_policy, sign_ins, summary
 from .aws import owned_by
 from .backend import Backend, connect
 from .constants import locks_dir
@@ -255,6 +255,7 @@ class Runbook:
         run_dir: str | Path | None = None,
     ):
         self.backend = backend
+        iam_policy.grant_local_operator(params, backend)  # locally, the operator holds the stack's policy
         if hasattr(backend, "pace"):  # (test doubles of a backend have no Cognito calls to pace)
             backend.pace(params.cognito_quotas)
         self.ctx = Context(params, backend, progress=progress)

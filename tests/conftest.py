@@ -69,6 +69,18 @@ def provisioned(make_stack):
     make_stack().teardown()
 
 
+_admins: dict[tuple[str, str], Backend] = {}
+
+
+def as_admin(runbook: Runbook) -> Backend:
+    """The local AWS's administrator, for a test that plays a person changing things by
+    hand: its calls are not checked against the operator's policy (the runbook's own are)."""
+    key = (runbook.backend.region, runbook.backend.endpoint_url)
+    if key not in _admins:
+        _admins[key] = Backend("local", key[0], endpoint_url=key[1], admin=True)
+    return _admins[key]
+
+
 class ByHand:
     """Changes made outside the runbook, as a person makes them, through the boto3 client
     given (a plain client, not the runbook's: nothing is recorded or paced)."""

@@ -193,3 +193,81 @@ def role_inline_policies(role_name: str) -> list[Any] | None:
     except Exception:  # moto's NoSuchEntity
         return None
     return list(role.policies.values())
+
+
+def _iam():
+    from moto.iam.models import iam_backends
+
+    return iam_backends[ACCOUNT]["global"]
+
+
+def managed_policy_document(policy_arn: str) -> str | None:
+    """The default version of a customer managed policy (JSON text); None if there is none."""
+    policy = _iam().managed_policies.get(policy_arn)
+    if policy is None:
+        return None
+    return next((v.document for v in policy.versions if v.is_default), None)
+
+
+def role_boundary_arn(role_name: str) -> str | None:
+    try:
+        return _iam().get_role(role_name).permissions_boundary_arn or None
+    except Exception:  # moto's NoSuchEntity
+        return None
+
+
+def role_boundary_policies(role_name: str) -> list[Any] | None:
+    """The role's permissions boundary as a list of one document (None: no boundary; a
+    boundary whose policy is gone allows nothing)."""
+    arn = role_boundary_arn(role_name)
+    if arn is None:
+        return None
+    document = managed_policy_document(arn)
+    return [document] if document else []
+
+
+def role_tags(role_name: str) -> dict[str, str]:
+    try:
+        role = _iam().get_role(role_name)
+    except Exception:  # moto's NoSuchEntity
+        return {}
+    tags = role.tags.values() if isinstance(role.tags, dict) else role.tags
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+def user_policies(user_name: str) -> tuple[list[Any], list[Any] | None] | None:
+    """(identity policies, permissions boundary or None) of an IAM user: inline and attached
+    managed policies; None if there is no such user."""
+    try:
+        user = _iam().get_user(user_name)
+    except Exception:  # moto's NoSuchEntity
+        return None
+    documents = list(user.policies.values())
+    documents += [managed_policy_document(p.arn) or "{}" for p in user.managed_policies.values()]
+    boundary_arn = getattr(user, "permissions_boundary_arn", None) or None
+    boundary = None if boundary_arn is None else [managed_policy_document(boundary_arn) or "{}"]
+    return documents, boundary
+
+
+def pool_tags(region: str, pool_id: str) -> dict[str, str] | None:
+    pool = cognito_backend(region).user_pools.get(pool_id)
+    return None if pool is None else dict(pool.extended_config.get("UserPoolTags") or {})
+
+
+def api_tags(region: str, api_id: str) -> dict[str, str] | None:
+    api = http_api(region, api_id)
+    return None if api is None else dict(apigatewayv2_backends[ACCOUNT][region].get_tags(api.arn))
+
+
+def function_tags(region: str, name_or_arn: str) -> dict[str, str] | None:
+    fn = lambda_function(region, name_or_arn)
+    return None if fn is None else dict(fn.tags or {})
+
+
+def secret_arn_and_tags(region: str, secret_id: str) -> tuple[str, dict[str, str]] | None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret = secretsmanager_backends[ACCOUNT][region].secrets.get(secret_id)
+    if secret is None:
+        return None
+    return secret.arn, {t["Key"]: t["Value"] for t in (secret.tags or [])}

@@ -36,6 +36,7 @@ from ..constants import (
     LOCAL_CREDENTIALS,
     LOCAL_DELAY_ENV,
     LOCAL_LATENCY_ENV,
+    LOCAL_OPERATOR_USER,
     LOCAL_QUOTAS_ENV,
     USER_AGENT,
 )
@@ -43,7 +44,7 @@ from ..constants import (
     LOCAL_STATE_FILE as STATE_FILE,
 )
 from ..quotas import CATEGORY, DEFAULT_RPS
-from . import iam_evaluation, moto_state, patches
+from . import iam_evaluation, moto_state, operator_iam, patches
 from .execute_api import PREFIX as EXECUTE_API_PREFIX
 from .execute_api import ExecuteApi
 from .hosted_ui import PREFIX as HOSTED_UI_PREFIX
@@ -109,6 +110,15 @@ class FunctionPermissions:
         )
         body = json.dumps({"__type": "AccessDeniedException", "message": message})
         return Response(body, status=400, content_type="application/x-amz-json-1.1")
+
+
+def operator_check(environ) -> Response | None:
+    """The operator's requests under the operator's IAM policies (``operator_iam``)."""
+    key, region, service = credential(environ)
+    if not operator_iam.is_operator(key):
+        return None
+    policies = moto_state.user_policies(LOCAL_OPERATOR_USER)
+    return operator_iam.denied(environ, region, service, peek_body(environ), policies)
 
 
 class RequestCounter:
@@ -218,7 +228,7 @@ class LocalAws:
         if throttled is not None:
             return throttled(environ, start_response)
         self.requests.count(environ)
-        denied = self.permissions.check(environ)
+        denied = self.permissions.check(environ) or operator_check(environ)
         if denied is not None:
             return denied(environ, start_response)
         return self.moto(environ, start_response)

@@ -19,7 +19,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, as_admin
 from installs import CannotBuild, airflow_env_command, airflow_readme, clean_env, core_venv, wheel
 
 from cognito_runbook.airflow import notebook_steps
@@ -138,7 +138,7 @@ def test_the_readme_dag_file_provisions_a_stack_and_fails_the_plan_of_a_drifted_
         ok(airflow("dags", "test", "cognito_runbook_fleet_a_plan"))
 
         rb = Runbook.open(params_dir / "fleet.yaml")
-        rb.backend.client("cognito-idp").admin_remove_user_from_group(
+        as_admin(rb).client("cognito-idp").admin_remove_user_from_group(
             UserPoolId=rb.pool()["Id"], Username="appuser", GroupName="DB2USERS"
         )
         drifted = airflow("dags", "test", "cognito_runbook_fleet_a_plan")

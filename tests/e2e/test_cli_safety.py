@@ -4,6 +4,7 @@ a --yes must name this stack, and a stack that does not exist is said to not exi
 from __future__ import annotations
 
 import yaml
+from conftest import as_admin
 
 from cognito_runbook.cli import main
 from cognito_runbook.errors import EXIT_FAILED, EXIT_USAGE
@@ -19,7 +20,7 @@ def params_file_of(rb, tmp_path, **changes):
 
 def stack_resources(rb, stack: str) -> dict:
     """What of ``stack`` exists, found by its tag or its names."""
-    b = rb.backend
+    b = as_admin(rb)  # looking around the account as a person would, not as the operator
     cognito, secrets, iam = b.client("cognito-idp"), b.client("secretsmanager"), b.client("iam")
     pools = [
         p["Id"]

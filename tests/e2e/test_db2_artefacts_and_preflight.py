@@ -5,6 +5,7 @@ import time
 
 import jwt
 import pytest
+from conftest import as_admin
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -85,7 +86,7 @@ def test_preflight_rejects_expired_and_foreign_tokens(provisioned, tokens_for):
 
 def test_preflight_flags_no_groups_and_invalid_group_names(provisioned, tokens_for):
     rb, out = provisioned
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     user = rb.params.users[1].name
     for group in rb.params.memberships[user]:
         cognito.admin_remove_user_from_group(UserPoolId=out.pool_id, Username=user, GroupName=group)

@@ -9,6 +9,7 @@ import json
 import jwt
 import pytest
 from botocore.exceptions import ClientError
+from conftest import as_admin
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cognito_runbook import db2, oauth
@@ -56,7 +57,7 @@ def sign_in(cognito, pool_id, client, name):
 
 
 def test_a_case_insensitive_pool_finds_the_upper_cased_name_a_case_sensitive_one_does_not(local_aws):
-    cognito = Backend("local", "us-east-1", endpoint_url=local_aws).client("cognito-idp")
+    cognito = Backend("local", "us-east-1", endpoint_url=local_aws, admin=True).client("cognito-idp")
     pool_id, client = pool_with_db2dba(cognito, case_sensitive=False)
     try:
         assert cognito.admin_get_user(UserPoolId=pool_id, Username="DB2DBA")["Username"] == "db2dba"
@@ -120,11 +121,15 @@ def cognito_stack(make_stack):
 
 def sign_in_as(rb, out, name: str) -> str:
     user = next(u for u in rb.params.users if u.name == name)
-    result = rb.backend.client("cognito-idp").admin_initiate_auth(
-        UserPoolId=out.pool_id,
-        ClientId=out.client_id,
-        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": name, "PASSWORD": PasswordStore(rb.ctx).existing(user)},
+    result = (
+        as_admin(rb)
+        .client("cognito-idp")
+        .admin_initiate_auth(
+            UserPoolId=out.pool_id,
+            ClientId=out.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": name, "PASSWORD": PasswordStore(rb.ctx).existing(user)},
+        )
     )
     return result["AuthenticationResult"]["AccessToken"]
 
@@ -160,7 +165,7 @@ def test_a_case_sensitive_pool_with_a_mixed_case_user_is_refused_or_connects_wit
 
 def test_a_user_in_100_groups_gets_only_what_one_page_holds(cognito_stack):
     rb, out = cognito_stack()
-    cognito, name = rb.backend.client("cognito-idp"), rb.params.users[1].name
+    cognito, name = as_admin(rb).client("cognito-idp"), rb.params.users[1].name
     extra = [f"G{i:03d}" for i in range(100 - len(rb.params.memberships[name]))]
     for group in extra:
         cognito.create_group(UserPoolId=out.pool_id, GroupName=group)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, as_admin
 from faults import FaultInjector
 
 from cognito_runbook.aws import STACK_TAG, paginate
@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent.parent  # tests/: kill_run.py and faults.
 
 def snapshot(rb: Runbook) -> dict:
     """The stack's end state, with generated ids left out, so two stacks compare equal."""
-    b, p = rb.backend, rb.params
+    b, p = as_admin(rb), rb.params
     cognito = b.client("cognito-idp")
     pools = [
         x

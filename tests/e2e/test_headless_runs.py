@@ -15,7 +15,7 @@ import nbformat
 import papermill
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, as_admin
 
 from cognito_runbook.backend import Backend
 from cognito_runbook.params import parse_params
@@ -155,7 +155,7 @@ def test_plan_reports_console_drift_with_exit_3_and_writes_nothing(stack_file, l
     rb = runbook_for(params_file, local_aws)
     rb.provision()
     out = rb.outputs()
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     by_hand.overwrite_app_client(
         cognito,
         out.pool_id,

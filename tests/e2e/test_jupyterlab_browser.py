@@ -22,7 +22,7 @@ import urllib.request
 import nbformat
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, as_admin
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip(
@@ -300,7 +300,7 @@ def test_person_adds_a_user_and_a_group_and_gets_tokens(lab, page, local_aws, sc
 
     rb = Runbook(params, Backend("local", params.region, endpoint_url=local_aws))
     pool_id = rb.pool()["Id"]
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     assert cognito.admin_get_user(UserPoolId=pool_id, Username=NEW_USER)["UserStatus"] == "CONFIRMED"
     groups_of_user = cognito.admin_list_groups_for_user(UserPoolId=pool_id, Username=NEW_USER)["Groups"]
     assert [g["GroupName"] for g in groups_of_user] == [NEW_GROUP]

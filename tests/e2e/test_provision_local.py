@@ -6,6 +6,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from conftest import as_admin
 
 from cognito_runbook.errors import ParamsError
 from cognito_runbook.passwords import PasswordStore
@@ -61,7 +62,7 @@ def test_plan_on_a_provisioned_stack_reports_no_drift(provisioned, make_stack):
 
 def test_drift_is_put_back_with_the_full_config(provisioned, make_stack, by_hand):
     rb, out = provisioned
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     by_hand.overwrite_app_client(
         cognito,
         out.pool_id,
@@ -137,7 +138,7 @@ def test_requests_carry_the_runbook_settings(make_stack):
 
 def test_teardown_removes_the_stack_and_spares_a_foreign_pool(make_stack):
     rb = make_stack()
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     foreign = cognito.create_user_pool(PoolName=rb.params.user_pool.name)["UserPool"]["Id"]
     rb.provision()
     out = rb.outputs()
@@ -178,7 +179,7 @@ def test_execute_api_routes_like_api_gateway(provisioned):
     rb, out = provisioned
     assert http_get(out.invoke_url + "/other")[0] == 404
     assert http_get(out.invoke_url.rsplit("/", 1)[0] + "/nosuchapi/token")[0] == 404
-    lam = rb.backend.client("lambda")
+    lam = as_admin(rb).client("lambda")
     sid = f"{rb.params.stack}-invoke-{out.api_id}"
     lam.remove_permission(FunctionName=rb.params.token_function.name, StatementId=sid)
     assert http_get(out.token_url)[0] == 500  # as API Gateway does without the permission
@@ -188,7 +189,7 @@ def test_execute_api_routes_like_api_gateway(provisioned):
 
 def test_user_left_in_force_change_password_is_confirmed_on_rerun(provisioned, make_stack):
     rb, out = provisioned
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     user = rb.params.users[1]
     password = PasswordStore(rb.ctx).existing(user)
     cognito.admin_set_user_password(UserPoolId=out.pool_id, Username=user.name, Password=password, Permanent=False)
@@ -206,7 +207,7 @@ def test_weak_env_password_is_refused_before_creating_the_user(make_stack, monke
 
         with pytest.raises(StageError, match=r"users\[0\].password: .*does not meet the pool's policy"):
             rb.run_stage("users")
-        users = rb.backend.client("cognito-idp").list_users(UserPoolId=rb.pool()["Id"])["Users"]
+        users = as_admin(rb).client("cognito-idp").list_users(UserPoolId=rb.pool()["Id"])["Users"]
         assert users == []
     finally:
         rb.teardown()
@@ -250,9 +251,11 @@ def test_headless_memberships_form_applies_the_params_including_removals(provisi
     assert [s["stage"] for s in json.loads((tmp_path / "run" / "summary.json").read_text())["stages"]] == [
         "memberships"
     ]
-    groups = rb.backend.client("cognito-idp").admin_list_groups_for_user(UserPoolId=out.pool_id, Username="db2dba")[
-        "Groups"
-    ]
+    groups = (
+        as_admin(rb)
+        .client("cognito-idp")
+        .admin_list_groups_for_user(UserPoolId=out.pool_id, Username="db2dba")["Groups"]
+    )
     assert [g["GroupName"] for g in groups] == ["DB2ADMIN"]
 
 
@@ -289,7 +292,7 @@ def test_a_lost_or_changed_password_fails_the_token_check_with_the_fix(provision
 
     rb, out = provisioned
     first, second = rb.params.users[0].name, rb.params.users[1].name
-    cognito, secrets = rb.backend.client("cognito-idp"), rb.backend.client("secretsmanager")
+    cognito, secrets = as_admin(rb).client("cognito-idp"), as_admin(rb).client("secretsmanager")
     cognito.admin_set_user_password(
         UserPoolId=out.pool_id, Username=first, Password="Changed-by-hand-1", Permanent=True
     )
@@ -329,7 +332,7 @@ def test_production_token_endpoint_logs_access_and_keeps_the_refresh_token_back(
     assert status == 200 and "RefreshToken" not in json.loads(body)["AuthenticationResult"]
     http_get(out.token_url)  # a 401, logged too
 
-    logs = rb.backend.client("logs")
+    logs = as_admin(rb).client("logs")
     group = f"/aws/vendedlogs/cognito-runbook/{rb.params.stack}/getToken-access"
     assert (
         logs.list_tags_for_resource(

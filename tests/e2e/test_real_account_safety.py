@@ -10,7 +10,7 @@ import urllib.request
 import jwt
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ByHand
+from conftest import ByHand, as_admin
 
 from cognito_runbook import oauth
 from cognito_runbook.aws import update_request
@@ -26,7 +26,7 @@ def changes_of(results, action):
 
 def outside_the_runbook(rb, out):
     """What a company does in the console: each change read-merge-written, as the console does."""
-    cognito, lam = rb.backend.client("cognito-idp"), rb.backend.client("lambda")
+    cognito, lam = as_admin(rb).client("cognito-idp"), as_admin(rb).client("lambda")
 
     def edit(pool):
         pool["Policies"]["PasswordPolicy"]["MinimumLength"] = 14  # managed: drift
@@ -61,14 +61,14 @@ def test_a_drift_fix_keeps_every_setting_made_outside_the_runbook(provisioned, m
     fix = make_stack()
     fixed = fix.provision()
     assert [r for r, _, _ in changes_of(fixed, "update")] == ["user pool"]
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     pool = cognito.describe_user_pool(UserPoolId=out.pool_id)["UserPool"]
     assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == rb.params.user_pool.password_policy.min_length
     assert pool["DeletionProtection"] == "ACTIVE"
     assert pool["LambdaConfig"] == {"PreTokenGeneration": TRIGGER}
     client = cognito.describe_user_pool_client(UserPoolId=out.pool_id, ClientId=out.client_id)["UserPoolClient"]
     assert client["LogoutURLs"] == ["https://intranet.example.com/signed-out"]
-    config = rb.backend.client("lambda").get_function_configuration(FunctionName=rb.params.token_function.name)
+    config = as_admin(rb).client("lambda").get_function_configuration(FunctionName=rb.params.token_function.name)
     assert config["Environment"]["Variables"]["COMPANY_TRACE"] == "on"
     assert make_stack(plan=True).run_stage("user_pool").counts()["update"] == 0  # converged
 
@@ -97,7 +97,7 @@ def test_aws_default_deletion_protection_and_teardown_confirmation(local_params_
 
 def test_a_new_domain_is_creating_then_active(make_stack):
     rb = make_stack()
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     pool = cognito.create_user_pool(PoolName="bare")["UserPool"]["Id"]
     prefix = f"{rb.params.domain_prefix}-raw"
     cognito.create_user_pool_domain(Domain=prefix, UserPoolId=pool)
@@ -131,7 +131,7 @@ def test_id_and_access_tokens_are_signed_with_two_keys(provisioned):
 
 def test_a_client_without_the_admin_flow_gets_a_clear_503(provisioned):
     rb, out = provisioned
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     user = rb.params.users[0]
     password = PasswordStore(rb.ctx).existing(user)
     narrow = _client_with_flows(cognito, out, ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
@@ -150,7 +150,7 @@ def test_a_client_without_the_admin_flow_gets_a_clear_503(provisioned):
 
 def test_the_function_may_sign_in_only_to_its_own_pool_once_its_policy_applies(provisioned):
     rb, out = provisioned
-    iam = rb.backend.client("iam")
+    iam = as_admin(rb).client("iam")
     from cognito_runbook.stages.token_function import INLINE_POLICY, role_name
 
     role = role_name(rb.ctx)
@@ -171,7 +171,7 @@ def test_the_function_may_sign_in_only_to_its_own_pool_once_its_policy_applies(p
 
 def test_cognito_refuses_what_aws_refuses(make_stack):
     rb = make_stack()
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     pool = cognito.create_user_pool(PoolName="strict")["UserPool"]["Id"]
     with pytest.raises(ClientError, match="not a valid redirect URI"):
         cognito.create_user_pool_client(
@@ -199,7 +199,7 @@ def test_a_rerun_right_after_teardown_restores_or_waits_for_held_names(make_stac
     out = again.outputs()
     user = again.params.users[0]
     assert get_tokens(out.token_url, user.name, PasswordStore(again.ctx).existing(user)).id_token
-    secrets = again.backend.client("secretsmanager")
+    secrets = as_admin(again).client("secretsmanager")
     secrets.delete_secret(SecretId=f"cognito-runbook/{again.params.stack}/{user.name}", RecoveryWindowInDays=7)
     make_stack().teardown()
     third = make_stack()
@@ -242,7 +242,7 @@ def _get(url, user, password):
 
 def test_a_group_keeps_its_iam_role_when_its_description_is_put_back(provisioned, make_stack):
     rb, out = provisioned
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     group = rb.params.groups[0].name
     role = "arn:aws:iam::123456789012:role/company-db2-admins"
     cognito.update_group(UserPoolId=out.pool_id, GroupName=group, Description="changed by hand", RoleArn=role)

@@ -19,23 +19,25 @@ import os
 import boto3
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 from conftest import ROOT, ByHand
 
 from cognito_runbook import contract, iam_policy, runner
 from cognito_runbook.aws import is_write
 from cognito_runbook.constants import RECORD_REQUESTS_ENV
+from cognito_runbook.errors import RunbookError
 from cognito_runbook.local import control
 from cognito_runbook.runbook import Runbook
 from cognito_runbook.sign_ins import Outcome
 
 CONTRACTS = ROOT / "tests" / "contracts"
 OPERATIONS = ROOT / "cognito_runbook" / iam_policy.OPERATIONS_FILE
-SCENARIOS = ("fresh", "noop", "drift", "lifecycle", "teardown")
+SCENARIOS = ("fresh", "noop", "drift", "lifecycle", "revisit", "teardown")
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """The four scenarios, recorded: {name: normalized requests}."""
+    """The scenarios, recorded: {name: normalized requests}."""
     root = tmp_path_factory.mktemp("contract")
     raw = yaml.safe_load((ROOT / "params" / "local.yaml").read_text())
     raw.update(stack="contract")
@@ -49,6 +51,16 @@ def recorded(tmp_path_factory):
     lifecycle = root / "lifecycle.yaml"
     raw["users"][1]["enabled"] = False
     lifecycle.write_text(yaml.safe_dump({**raw, "prune": True}))
+    # The revisit: the disabled user enabled again, one membership no longer listed, a user
+    # deleted by hand whose generated password's secret waits in its recovery window (the
+    # run restores it), and a new user whose password Cognito refuses (the half-made user
+    # is deleted again).
+    revisit = root / "revisit.yaml"
+    raw["users"][1]["enabled"] = True
+    raw["memberships"] = {"db2dba": ["DB2ADMIN", "DB2USERS"]}
+    revisit.write_text(yaml.safe_dump(raw))
+    refused = root / "refused.yaml"
+    refused.write_text(yaml.safe_dump({**raw, "users": [*raw["users"], {"name": "refused", "password": "generate"}]}))
     results = {}
     with control.private(delay=0) as endpoint:
         for scenario in SCENARIOS:
@@ -56,11 +68,13 @@ def recorded(tmp_path_factory):
                 _drift_everything(endpoint)
             if scenario == "lifecycle":
                 _made_by_hand(endpoint)
+            if scenario == "revisit":
+                _deleted_by_hand(endpoint)
             log = root / f"{scenario}.jsonl"
             os.environ[RECORD_REQUESTS_ENV] = str(log)
             try:
                 run = runner.run(
-                    lifecycle if scenario == "lifecycle" else params,
+                    {"lifecycle": lifecycle, "revisit": revisit}.get(scenario, params),
                     root / scenario,
                     teardown=scenario == "teardown",
                     progress=lambda _: None,
@@ -71,6 +85,8 @@ def recorded(tmp_path_factory):
                     rotation = Runbook.open(lifecycle)
                     rotation.rotate(["db2dba"])
                     assert rotation.sign_in(["db2dba"])[0].outcome is Outcome.VERIFIED
+                if scenario == "revisit":
+                    _password_refused(refused)
             finally:
                 os.environ.pop(RECORD_REQUESTS_ENV)
             assert run.exit_code == 0, run.summary.get("error")
@@ -96,6 +112,33 @@ def _made_by_hand(endpoint: str) -> None:
     cognito.admin_create_user(UserPoolId=pool_id, Username="handmade", MessageAction="SUPPRESS")
     cognito.create_group(UserPoolId=pool_id, GroupName="OLDGROUP")
     cognito.admin_add_user_to_group(UserPoolId=pool_id, Username="handmade", GroupName="OLDGROUP")
+
+
+def _deleted_by_hand(endpoint: str) -> None:
+    """Someone deletes a user in the console and its secret with a recovery window."""
+    cognito, secrets = _client(endpoint, "cognito-idp"), _client(endpoint, "secretsmanager")
+    pool_id = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == "DB2UserPool")
+    cognito.admin_delete_user(UserPoolId=pool_id, Username="db2dba")
+    secrets.delete_secret(SecretId="cognito-runbook/contract/db2dba", RecoveryWindowInDays=7)
+
+
+def _password_refused(params_file) -> None:
+    """A new user whose password Cognito refuses after the user was created (injected, as a
+    pool's Lambda trigger or a compromised-credentials check would refuse it): the runbook
+    deletes the half-made user and says so."""
+    runbook = Runbook.open(params_file)
+
+    def refuse(**_):
+        raise ClientError(
+            {"Error": {"Code": "InvalidPasswordException", "Message": "Password refused"}}, "AdminSetUserPassword"
+        )
+
+    runbook.backend.session.events.register("before-call.cognito-identity-provider.AdminSetUserPassword", refuse)
+    with pytest.raises(RunbookError, match=r"users\[2\]\.password: the pool rejected the password for 'refused'"):
+        runbook.run_stage("users")
+    cognito = runbook.backend.client("cognito-idp")
+    pool_id = runbook.pool()["Id"]
+    assert "refused" not in {u["Username"] for u in cognito.list_users(UserPoolId=pool_id)["Users"]}
 
 
 def _drift_everything(endpoint: str) -> None:
@@ -225,6 +268,13 @@ def test_the_scenarios_say_what_they_should(recorded):
         "cognito-idp.AdminUserGlobalSignOut",
         "secretsmanager.PutSecretValue",
     }
+    assert set(writes["revisit"]) >= {
+        "cognito-idp.AdminEnableUser",
+        "cognito-idp.AdminRemoveUserFromGroup",
+        "secretsmanager.RestoreSecret",
+        "cognito-idp.AdminDeleteUser",
+    }
+    assert "secretsmanager.DescribeSecret" in [r["call"] for r in recorded["revisit"]]
     assert "cognito-idp.DeleteUserPool" in writes["teardown"]
     sign_ins = [
         r["params"]["AuthParameters"] for s in SCENARIOS for r in recorded[s] if r["call"].endswith("InitiateAuth")

@@ -9,7 +9,7 @@ import os
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from conftest import ROOT
+from conftest import ROOT, as_admin
 
 from cognito_runbook import adopt
 from cognito_runbook.aws import STACK_TAG
@@ -32,7 +32,7 @@ def users_of(raw_users, **edits):
 
 
 def sign_in(rb, user: str, password: str) -> dict:
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     return cognito.admin_initiate_auth(
         UserPoolId=rb.pool()["Id"],
         ClientId=rb.client_id(),
@@ -59,7 +59,7 @@ def test_disable_and_enable_a_user(provisioned, make_stack, local_params_raw):
     stack = make_stack(users=disabled)
     stack.run_stage("users")
     pool_id = out.pool_id
-    assert rb.backend.client("cognito-idp").admin_get_user(UserPoolId=pool_id, Username="appuser")["Enabled"] is False
+    assert as_admin(rb).client("cognito-idp").admin_get_user(UserPoolId=pool_id, Username="appuser")["Enabled"] is False
     with pytest.raises(TokenRequestFailed) as caught:
         get_tokens(out.token_url, "appuser", password)
     assert caught.value.status == 401
@@ -71,7 +71,7 @@ def test_disable_and_enable_a_user(provisioned, make_stack, local_params_raw):
 
 def test_prune_deletes_only_when_asked_and_the_plan_lists_exactly_what_goes(provisioned, make_stack):
     rb, out = provisioned
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     cognito.admin_create_user(UserPoolId=out.pool_id, Username="handmade", MessageAction="SUPPRESS")
     cognito.create_group(UserPoolId=out.pool_id, GroupName="OLDGROUP")
     cognito.admin_add_user_to_group(UserPoolId=out.pool_id, Username="db2dba", GroupName="OLDGROUP")
@@ -101,7 +101,7 @@ def test_pruning_a_generated_user_removes_its_secret(provisioned, make_stack, lo
     only_dba = [u for u in local_params_raw["users"] if u["name"] == "db2dba"]
     memberships = {"db2dba": local_params_raw["memberships"]["db2dba"]}
     make_stack(users=only_dba, memberships=memberships, prune=True).provision()
-    secrets = rb.backend.client("secretsmanager").list_secrets()["SecretList"]
+    secrets = as_admin(rb).client("secretsmanager").list_secrets()["SecretList"]
     assert secret_name(rb.params.stack, "appuser") not in [s["Name"] for s in secrets]
     assert secret_name(rb.params.stack, "db2dba") in [s["Name"] for s in secrets]
 
@@ -129,14 +129,16 @@ def test_rotate_refuses_the_old_password_and_the_old_refresh_token(provisioned, 
     [check] = stack.sign_in([user.name])
     assert check.outcome is Outcome.VERIFIED, check.status
 
-    cognito = rb.backend.client("cognito-idp")
+    cognito = as_admin(rb).client("cognito-idp")
     assert refused(lambda: sign_in(rb, user.name, old_password)) == "NotAuthorizedException"
     refresh = lambda: cognito.initiate_auth(
         ClientId=out.client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": old["RefreshToken"]}
     )
     assert refused(refresh) == "NotAuthorizedException"
-    previous = rb.backend.client("secretsmanager").get_secret_value(
-        SecretId=secret_name(rb.params.stack, user.name), VersionStage="AWSPREVIOUS"
+    previous = (
+        as_admin(rb)
+        .client("secretsmanager")
+        .get_secret_value(SecretId=secret_name(rb.params.stack, user.name), VersionStage="AWSPREVIOUS")
     )
     assert previous["SecretString"] == old_password  # kept by Secrets Manager, as after any rotation
 
@@ -211,7 +213,7 @@ def build_by_hand(backend: Backend, suffix: str) -> dict:
 
 def test_adopting_a_console_built_pool(local_aws, tmp_path):
     suffix = f"adopt{os.getpid() % 10000}"
-    backend = Backend("local", "us-east-1", endpoint_url=local_aws)
+    backend = Backend("local", "us-east-1", endpoint_url=local_aws, admin=True)
     built = build_by_hand(backend, suffix)
     params_file = tmp_path / "stack.yaml"
     text = (ROOT / "params" / "local.yaml").read_text()
@@ -277,7 +279,7 @@ def test_the_adopt_and_rotate_commands(local_aws, tmp_path, capsys):
     from cognito_runbook.cli import main
 
     suffix = f"cli{os.getpid() % 10000}"
-    built = build_by_hand(Backend("local", "us-east-1", endpoint_url=local_aws), suffix)
+    built = build_by_hand(Backend("local", "us-east-1", endpoint_url=local_aws, admin=True), suffix)
     params_file = tmp_path / "cli.yaml"
     text = (ROOT / "params" / "local.yaml").read_text().replace("stack: db2-local ", f"stack: {suffix} ")
     params_file.write_text(text.replace("db2-local-demo", f"console-{suffix}"))

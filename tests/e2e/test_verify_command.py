@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from conftest import as_admin
 
 from cognito_runbook import sign_ins
 from cognito_runbook.passwords import PasswordStore
@@ -25,7 +26,7 @@ def test_verify_and_every_other_check_agree_on_a_password_changed_by_hand(provis
     assert "db2dba   verified" in shown.out and "appuser  verified" in shown.out, shown
 
     # A person changes appuser's password in the console (or with the aws CLI).
-    rb.backend.client("cognito-idp").admin_set_user_password(
+    as_admin(rb).client("cognito-idp").admin_set_user_password(
         UserPoolId=out.pool_id, Username="appuser", Password="Changed-by-hand-1", Permanent=True
     )
     assert main(["verify", str(params_file)]) == EXIT_FAILED

@@ -1,10 +1,13 @@
 """The operator's IAM policy: derived from the request contract, nothing missing, nothing extra."""
 
+import ast
 import json
 import subprocess
 import sys
 
+import botocore.session
 import pytest
+from botocore import xform_name
 from conftest import ROOT
 
 from cognito_runbook import iam_policy
@@ -24,9 +27,9 @@ def granted(document) -> set[str]:
 
 def test_every_recorded_operation_is_allowed_and_nothing_else(document):
     needed = {iam_policy.iam_action(c) for c in iam_policy.recorded_operations() if c not in iam_policy.NO_PERMISSION}
-    # CreateFunction hands the role to Lambda; a tagged log group needs TagResource; the
+    # CreateFunction hands the role to Lambda; a tagged log group or secret needs TagResource; the
     # stage's access log needs API Gateway's log delivery permissions.
-    implied = {"iam:PassRole", "logs:TagResource", *iam_policy.LOG_DELIVERY_ACTIONS}
+    implied = {"iam:PassRole", "logs:TagResource", "secretsmanager:TagResource", *iam_policy.LOG_DELIVERY_ACTIONS}
     assert needed <= granted(document), needed - granted(document)
     assert granted(document) - needed == implied
 
@@ -90,3 +93,50 @@ def test_without_credentials_the_account_is_a_wildcard_and_said_so(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "arn:aws:lambda:eu-north-1:*:function:db2-prod-generateToken" in proc.stdout
     assert "pass --account to pin it" in proc.stderr and json.loads(proc.stdout)["Statement"]
+
+
+SERVICES = ("cognito-idp", "iam", "lambda", "apigatewayv2", "secretsmanager", "logs", "sts")
+
+
+def operations_named_in_the_code() -> dict[str, set[str]]:
+    """{method name: the ``service.Operation``s it can be} for every boto3 client method the
+    package names (an attribute ``client.admin_enable_user`` or a string given to
+    ``paginate``/``get_or_none``), outside the local AWS and the function's own code."""
+    session = botocore.session.get_session()
+    by_method: dict[str, set[str]] = {}
+    for service in SERVICES:
+        for operation in session.get_service_model(service).operation_names:
+            by_method.setdefault(xform_name(operation), set()).add(f"{service}.{operation}")
+    named: dict[str, set[str]] = {}
+    for path in (ROOT / "cognito_runbook").rglob("*.py"):
+        if {"local", "lambda_src"} & set(path.relative_to(ROOT).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "value", None)
+            if isinstance(name, str) and name in by_method:
+                named[name] = by_method[name]
+    return named
+
+
+def ungranted(document) -> dict[str, list[str]]:
+    allowed = granted(document)
+    return {
+        method: sorted(calls)
+        for method, calls in operations_named_in_the_code().items()
+        if not calls & (iam_policy.NO_PERMISSION | iam_policy.ADOPT_ONLY | iam_policy.LOCAL_ADMIN_ONLY)
+        and not {iam_policy.iam_action(c) for c in calls} & allowed
+    }
+
+
+def test_every_operation_the_code_names_is_granted(document):
+    """A new client call without a grant fails here, before any scenario reaches it."""
+    named = operations_named_in_the_code()
+    assert {"admin_enable_user", "admin_remove_user_from_group", "restore_secret", "describe_secret"} <= set(named)
+    assert ungranted(document) == {}, "granted by no statement of the operator policy: add a contract scenario"
+
+
+def test_the_code_scan_sees_a_call_the_policy_lacks(document):
+    statements = [
+        {**s, "Action": [a for a in s["Action"] if a != "secretsmanager:RestoreSecret"]} for s in document["Statement"]
+    ]
+    assert ungranted({**document, "Statement": statements}) == {"restore_secret": ["secretsmanager.RestoreSecret"]}

@@ -1,0 +1,58 @@
+"""The runbook's own calls run under the policy it prints: the local AWS judges every
+request signed with the operator's key against the operator's IAM policies."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from cognito_runbook import iam_policy
+from cognito_runbook.constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_OPERATOR_USER
+from cognito_runbook.errors import RunbookError
+
+
+def _grant(endpoint: str, stack: str, document: dict) -> None:
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint, **LOCAL_CREDENTIALS)
+    iam.put_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyName=f"stack-{stack}", PolicyDocument=json.dumps(document))
+
+
+def test_an_action_missing_from_the_policy_fails_with_access_denied_naming_it(make_stack, local_aws):
+    rb = make_stack()
+    full = iam_policy.policy(rb.params, LOCAL_ACCOUNT_ID)
+    statements = [
+        {**s, "Action": [a for a in s["Action"] if a != "cognito-idp:CreateGroup"]} for s in full["Statement"]
+    ]
+    _grant(local_aws, rb.params.stack, {**full, "Statement": [s for s in statements if s["Action"]]})
+    try:
+        with pytest.raises(RunbookError) as refused:
+            rb.provision()
+        message = str(refused.value)
+        assert "AccessDeniedException" in message
+        assert (
+            f"user/{LOCAL_OPERATOR_USER} is not authorized to perform: cognito-idp:CreateGroup on resource: " in message
+        )
+        assert f"arn:aws:cognito-idp:us-east-1:{LOCAL_ACCOUNT_ID}:userpool/" in message
+    finally:
+        _grant(local_aws, rb.params.stack, full)
+        rb.teardown()
+
+
+def test_a_stacks_policy_reaches_only_its_own_pool(make_stack, local_aws):
+    """The local operator holds the policy of every stack it runs; without the other
+    stack's grant, this stack's policy does not reach the other stack's pool."""
+    mine, theirs = make_stack(), make_stack()
+    theirs.run_stage("user_pool")
+    pool_id = theirs.pool()["Id"]
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=local_aws, **LOCAL_CREDENTIALS)
+    iam.delete_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyName=f"stack-{theirs.params.stack}")
+    try:
+        cognito = mine.backend.client("cognito-idp")
+        with pytest.raises(
+            cognito.exceptions.ClientError, match="not authorized to perform: cognito-idp:DeleteUserPool"
+        ):
+            cognito.delete_user_pool(UserPoolId=pool_id)
+    finally:
+        _grant(local_aws, theirs.params.stack, iam_policy.policy(theirs.params, LOCAL_ACCOUNT_ID))
+        theirs.teardown()
