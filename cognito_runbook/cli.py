@@ -203,6 +203,8 @@ def _cmd_iam_policy(args) -> int:
     document = iam_policy.policy(params, account)
     for action, why in iam_policy.explain(document):
         print(f'# Resource "*" for {action}: {why}', file=sys.stderr)
+    for what, why in iam_policy.explain_api_gateway(document):
+        print(f"# {what}: {why}", file=sys.stderr)
     print(json.dumps(document, indent=2))
     return EXIT_OK
 

@@ -52,6 +52,28 @@ LOG_DELIVERY_ACTIONS = (
 WHY_STAR.update(
     {a: "API Gateway's log delivery to CloudWatch Logs; no resource-level permission" for a in LOG_DELIVERY_ACTIONS}
 )
+# API Gateway (HTTP APIs) is scoped to the stack by its tag: ``aws:ResourceTag/<stack tag>``
+# on an existing API and its routes, integrations and stages, ``aws:RequestTag`` and
+# ``aws:TagKeys`` on CreateApi. Where no such condition can apply, the reason is printed
+# with the policy (Service Authorization Reference, "Amazon API Gateway Management V2"):
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonapigatewaymanagementv2.html
+WHY_UNTAGGED_API = {
+    ("apigateway:GET", "/apis"): (
+        "GetApis lists the region's HTTP APIs to find this stack's one by name and stack tag; the "
+        "collection /apis carries no tags (no aws:ResourceTag applies) and API Gateway has no filter "
+        "key for a listing. It reads; every change to an API needs the API's stack tag"
+    ),
+}
+WHY_API_CONDITIONS = (
+    "CreateApi (POST /apis) is allowed only when the request tags the new API with this stack and "
+    "with no other tag key (aws:RequestTag, aws:TagKeys). Every other grant on /apis/* (the API, its "
+    "routes, integrations and stages) needs the API's stack tag (aws:ResourceTag). AWS's reference "
+    "lists aws:ResourceTag for routes, integrations and stages of HTTP APIs; API Gateway's guide "
+    "documents their inheriting the API's tags explicitly only for REST APIs, and the runbook does "
+    "not tag its stage. API Gateway's own keys (apigateway:Request/ApiName, "
+    "apigateway:Resource/ApiName, ...) could add the API's name; the stack tag is what identifies "
+    "the stack's API, so they are not used"
+)
 
 
 def recorded_operations() -> list[str]:
@@ -93,6 +115,10 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
         grants.setdefault((sid, resource, repr(condition)), (set(), condition))[0].add(action)
 
     tag_condition = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}}
+    create_api_condition = {
+        "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
+        "ForAllValues:StringEquals": {"aws:TagKeys": [STACK_TAG]},
+    }
     for call in calls:
         service = call.split(".", 1)[0]
         action = iam_action(call, session)
@@ -108,7 +134,13 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
         elif service == "secretsmanager":
             allow("GeneratedPasswordsOfThisStack", action, secrets_arn)
         elif service == "apigatewayv2":
-            allow("TheTokenApi", action, _api_resource(region, call, session))
+            resource = _api_resource(region, call, session)
+            if resource.endswith("::/apis") and action == "apigateway:POST":  # CreateApi
+                allow("CreateTheTokenApiTaggedWithThisStack", action, resource, create_api_condition)
+            elif resource.endswith("::/apis"):
+                allow("ListTheApis", action, resource)
+            else:
+                allow("TheTokenApiOfThisStack", action, resource, tag_condition)
         elif action == "logs:DescribeLogGroups":  # authorized on all groups of the region, never one
             allow("FindTheAccessLogGroup", action, f"arn:aws:logs:{region}:{account}:log-group:*")
         elif service == "logs":
@@ -162,15 +194,34 @@ def explain(document: dict) -> list[tuple[str, str]]:
     return [(a, WHY_STAR[a]) for s in document["Statement"] if s["Resource"] == "*" for a in s["Action"]]
 
 
+def explain_api_gateway(document: dict) -> list[tuple[str, str]]:
+    """(what, why) for API Gateway: how its grants are scoped to the stack, and each grant
+    that carries no stack tag condition (only where none can apply)."""
+    found = []
+    for statement in document["Statement"]:
+        if statement.get("Condition"):
+            continue
+        for action in statement["Action"]:
+            for resource in _as_list(statement["Resource"]):
+                why = WHY_UNTAGGED_API.get((action, resource.partition("::")[2]))
+                if action.startswith("apigateway:") and why:
+                    found.append((f"{action} on {resource}", why))
+    if any(a.startswith("apigateway:") for s in document["Statement"] for a in s["Action"]):
+        found.append(("apigateway:* on /apis and /apis/*", WHY_API_CONDITIONS))
+    return found
+
+
 def setup_markdown(params: Params, account: str, params_file: str) -> str:
     """The policy, why each ``Resource: "*"`` is there, and the commands that create it
     (notebook 00 shows this)."""
     document = policy(params, account)
     reasons = "\n".join(f"- `{action}`: {why}" for action, why in explain(document))
+    api = "\n".join(f"- `{what}`: {why}" for what, why in explain_api_gateway(document))
     name = f"cognito-runbook-{params.stack}-operator"
     return (
         f"```json\n{json.dumps(document, indent=2)}\n```\n\n"
         f'`Resource: "*"` only where AWS offers nothing narrower:\n\n{reasons}\n\n'
+        f"API Gateway, scoped to the stack by its tag:\n\n{api}\n\n"
         "Create it and attach it to the person or role that runs the runbook:\n\n"
         f"```bash\ncognito-runbook iam-policy {params_file} > {name}.json\n"
         f"aws iam create-policy --policy-name {name} --policy-document file://{name}.json\n```"
@@ -234,7 +285,7 @@ def adopt_policy(params: Params, account: str) -> dict:
                 "Effect": "Allow",
                 "Action": ["apigateway:POST"],
                 "Resource": f"arn:aws:apigateway:{region}::/tags/*",
-                "Condition": tagging,
+                "Condition": {**untagged, **tagging},
             },
         ],
     }

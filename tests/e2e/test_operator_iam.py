@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from cognito_runbook import iam_policy
+from cognito_runbook.aws import STACK_TAG
 from cognito_runbook.constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_OPERATOR_USER
 from cognito_runbook.errors import RunbookError
 
@@ -56,3 +57,30 @@ def test_a_stacks_policy_reaches_only_its_own_pool(make_stack, local_aws):
     finally:
         _grant(local_aws, theirs.params.stack, iam_policy.policy(theirs.params, LOCAL_ACCOUNT_ID))
         theirs.teardown()
+
+
+def test_a_stacks_policy_reaches_only_its_own_api(make_stack, local_aws):
+    """API Gateway is scoped by the stack tag: an API without this stack's tag can be neither
+    changed nor deleted, and an API can be created only tagged with this stack."""
+    rb = make_stack()
+    admin = boto3.client("apigatewayv2", region_name="us-east-1", endpoint_url=local_aws, **LOCAL_CREDENTIALS)
+    other = admin.create_api(Name="someone-elses", ProtocolType="HTTP", Tags={STACK_TAG: "another-stack"})["ApiId"]
+    api2 = rb.backend.client("apigatewayv2")
+    try:
+        with pytest.raises(api2.exceptions.ClientError, match=f"apigateway:DELETE on resource: .*/apis/{other}"):
+            api2.delete_api(ApiId=other)
+        with pytest.raises(api2.exceptions.ClientError, match="not authorized to perform: apigateway:POST"):
+            api2.create_route(ApiId=other, RouteKey="GET /x")
+        with pytest.raises(api2.exceptions.ClientError, match="not authorized to perform: apigateway:POST"):
+            api2.create_api(Name="untagged", ProtocolType="HTTP")
+        with pytest.raises(api2.exceptions.ClientError, match="not authorized to perform: apigateway:POST"):
+            api2.create_api(Name="extra-tag", ProtocolType="HTTP", Tags={**rb_tags(rb), "owner": "me"})
+        mine = api2.create_api(Name="mine", ProtocolType="HTTP", Tags=rb_tags(rb))["ApiId"]
+        api2.delete_api(ApiId=mine)
+    finally:
+        admin.delete_api(ApiId=other)
+        rb.teardown()
+
+
+def rb_tags(rb) -> dict:
+    return {STACK_TAG: rb.params.stack}

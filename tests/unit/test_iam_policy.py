@@ -11,6 +11,7 @@ from botocore import xform_name
 from conftest import ROOT
 
 from cognito_runbook import iam_policy
+from cognito_runbook.aws import STACK_TAG
 from cognito_runbook.params import load_params
 
 ACCOUNT = "111122223333"
@@ -56,6 +57,35 @@ def test_resources_are_the_stacks_wherever_aws_allows(document):
     assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
     secrets = by_sid["GeneratedPasswordsOfThisStack"]["Resource"]
     assert secrets == f"arn:aws:secretsmanager:eu-north-1:{ACCOUNT}:secret:cognito-runbook/db2-prod/*"
+
+
+def test_no_api_gateway_grant_reaches_every_api_of_the_region(document):
+    """Every Allow with an apigateway action names one resource (no wildcard) or carries the
+    stack's tag condition; an untagged grant is one whose reason the policy prints."""
+    stack_tag = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": "db2-prod"}}
+    seen = set()
+    for statement in document["Statement"]:
+        actions = [a for a in statement["Action"] if a.startswith("apigateway:")]
+        if not actions:
+            continue
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        condition = statement.get("Condition")
+        assert statement["Effect"] == "Allow" and "*" not in resources, statement
+        if condition == stack_tag:
+            assert all(r.startswith("arn:aws:apigateway:eu-north-1::/apis/") for r in resources), statement
+        elif condition is not None:  # CreateApi: the new API is tagged with this stack, and nothing else
+            assert actions == ["apigateway:POST"] and resources == ["arn:aws:apigateway:eu-north-1::/apis"]
+            assert condition == {
+                "StringEquals": {f"aws:RequestTag/{STACK_TAG}": "db2-prod"},
+                "ForAllValues:StringEquals": {"aws:TagKeys": [STACK_TAG]},
+            }
+        else:  # a specific resource, and the policy says why no tag condition applies
+            assert all("*" not in r for r in resources), statement
+            assert all((a, r.partition("::")[2]) in iam_policy.WHY_UNTAGGED_API for a in actions for r in resources)
+        seen.update(actions)
+    assert seen == {"apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"}
+    explained = dict(iam_policy.explain_api_gateway(document))
+    assert "apigateway:GET on arn:aws:apigateway:eu-north-1::/apis" in explained
 
 
 def test_the_command_prints_valid_policy_json_and_says_why_for_each_star():
