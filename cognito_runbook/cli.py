@@ -200,6 +200,11 @@ def _cmd_iam_policy(args) -> int:
     if args.adopt:
         print(json.dumps(iam_policy.adopt_policy(params, account), indent=2))
         return EXIT_OK
+    if args.admin_setup:
+        commands = iam_policy.admin_setup_commands(params, args.params).replace("\n", "\n#   ")
+        print(f"# An administrator creates it once:\n#   {commands}", file=sys.stderr)
+        print(json.dumps(iam_policy.admin_setup(params, account), indent=2))
+        return EXIT_OK
     document = iam_policy.policy(params, account)
     for action, why in iam_policy.explain(document):
         print(f'# Resource "*" for {action}: {why}', file=sys.stderr)
@@ -323,6 +328,11 @@ def parser() -> argparse.ArgumentParser:
         "--account", default="", help="AWS account ID (default: asked of STS with the params' credentials, else *)"
     )
     pol.add_argument("--adopt", action="store_true", help="print the one-time extra grants `adopt` needs instead")
+    pol.add_argument(
+        "--admin-setup",
+        action="store_true",
+        help="print the permissions boundary of the function's role, which an administrator creates once",
+    )
     pol.set_defaults(func=_cmd_iam_policy)
 
     ini = sub.add_parser("init", help="copy the notebooks and example params files into a folder of your own")

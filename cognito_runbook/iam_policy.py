@@ -11,23 +11,40 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass
 from importlib import resources
+from urllib.parse import unquote
 
 import botocore.session
 
 from .aws import STACK_TAG
 from .params import Params
 from .passwords import secret_name
-from .stages.token_function import role_name_for
+from .stages.token_function import boundary_arn_for, boundary_name_for, boundary_policy, role_name_for
 
 OPERATIONS_FILE = "operations.txt"
 # Operations that need no permission at all (InitiateAuth is one of Cognito's
 # unauthenticated operations: the app client's credentials are what it checks).
 NO_PERMISSION = {"sts.GetCallerIdentity", "cognito-idp.InitiateAuth"}
 # What the local AWS's administrator sends to grant the operator its policy (never the operator).
-LOCAL_ADMIN_ONLY = {"iam.CreateUser", "iam.PutUserPolicy"}
+LOCAL_ADMIN_ONLY = {
+    "iam.CreateUser",
+    "iam.PutUserPolicy",
+    *(f"iam.{op}Policy{v}" for op in ("Create", "Get", "Delete") for v in ("", "Version")),
+    "iam.ListPolicyVersions",
+}
 # The operations ``adopt`` alone sends, once (``iam-policy --adopt`` prints them).
 ADOPT_ONLY = {"cognito-idp.TagResource", "lambda.TagResource", "apigatewayv2.TagResource"}
+# The function's role is created and its policies put only with the stack's permissions
+# boundary on it (the condition key iam:PermissionsBoundary); the boundary is never changed.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html#access_policies_boundaries-delegate
+WITHIN_BOUNDARY = {"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"}
+BOUNDARY_CHANGES = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+)
 # Operations whose IAM action has no resource-level permission, or whose resource does not
 # exist yet: Resource "*" (the reason is printed with the policy).
 WHY_STAR = {
@@ -67,12 +84,11 @@ WHY_UNTAGGED_API = {
 WHY_API_CONDITIONS = (
     "CreateApi (POST /apis) is allowed only when the request tags the new API with this stack and "
     "with no other tag key (aws:RequestTag, aws:TagKeys). Every other grant on /apis/* (the API, its "
-    "routes, integrations and stages) needs the API's stack tag (aws:ResourceTag). AWS's reference "
-    "lists aws:ResourceTag for routes, integrations and stages of HTTP APIs; API Gateway's guide "
-    "documents their inheriting the API's tags explicitly only for REST APIs, and the runbook does "
-    "not tag its stage. API Gateway's own keys (apigateway:Request/ApiName, "
-    "apigateway:Resource/ApiName, ...) could add the API's name; the stack tag is what identifies "
-    "the stack's API, so they are not used"
+    "routes, integrations, deployments and stages) needs the stack tag (aws:ResourceTag): AWS's Service "
+    "Authorization Reference lists that key for each of these HTTP API resource types, and those that "
+    "cannot carry tags of their own answer with their API's (API Gateway's guide spells this inheritance "
+    "out for REST APIs). API Gateway's own keys (apigateway:Request/ApiName, ...) could add the API's "
+    "name; the stack tag is what identifies the stack's API, so they are not used"
 )
 
 
@@ -98,72 +114,111 @@ def _api_resource(region: str, call: str, model_session) -> str:
     return f"arn:aws:apigateway:{region}::" + "/".join(parts)
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """The stack's resources as IAM names them, and the conditions that narrow the grants."""
+
+    region: str
+    account: str
+    stack: str
+    pools: str
+    function: str
+    role: str
+    boundary: str
+    secrets: str
+    log_group: str
+
+    @classmethod
+    def of(cls, params: Params, account: str) -> _Scope:
+        region, stack = params.region, params.stack
+        return cls(
+            region=region,
+            account=account,
+            stack=stack,
+            pools=f"arn:aws:cognito-idp:{region}:{account}:userpool/*",
+            function=f"arn:aws:lambda:{region}:{account}:function:{params.token_function.name}",
+            role=f"arn:aws:iam::{account}:role/{role_name_for(stack, params.token_function.name)}",
+            boundary=boundary_arn_for(account, stack),
+            secrets=f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name(stack, '')}*",
+            log_group=f"arn:aws:logs:{region}:{account}:log-group:/aws/vendedlogs/cognito-runbook/{stack}/*",
+        )
+
+    def tagged(self, kind: str = "ResourceTag") -> dict:
+        return {"StringEquals": {f"aws:{kind}/{STACK_TAG}": self.stack}}
+
+    def within_boundary(self) -> dict:
+        return {"ArnLike" if self.account == "*" else "ArnEquals": {"iam:PermissionsBoundary": self.boundary}}
+
+
+def _grant(call: str, action: str, scope: _Scope, session) -> tuple[str, str, dict | None]:
+    """(sid, resource, condition) of the statement that allows ``call``."""
+    service = call.split(".", 1)[0]
+    if action in WHY_STAR:
+        return (
+            "NoResourceLevelPermission",
+            "*",
+            scope.tagged("RequestTag") if action.endswith("CreateUserPool") else None,
+        )
+    if service == "cognito-idp":
+        return "CognitoPoolsOfThisStack", scope.pools, scope.tagged()
+    if service == "lambda":
+        return "TheTokenFunction", scope.function, None
+    if action in WITHIN_BOUNDARY:
+        return "TheFunctionsRoleWithinItsBoundary", scope.role, scope.within_boundary()
+    if action == "iam:GetPolicy":  # the role is made only once the boundary exists
+        return "TheFunctionsBoundary", scope.boundary, None
+    if service == "iam":
+        return "TheFunctionsRole", scope.role, None
+    if service == "secretsmanager":
+        return "GeneratedPasswordsOfThisStack", scope.secrets, None
+    if service == "apigatewayv2":
+        resource = _api_resource(scope.region, call, session)
+        if resource.endswith("::/apis") and action == "apigateway:POST":  # CreateApi
+            create_api = {**scope.tagged("RequestTag"), "ForAllValues:StringEquals": {"aws:TagKeys": [STACK_TAG]}}
+            return "CreateTheTokenApiTaggedWithThisStack", resource, create_api
+        if resource.endswith("::/apis"):
+            return "ListTheApis", resource, None
+        return "TheTokenApiOfThisStack", resource, scope.tagged()
+    if action == "logs:DescribeLogGroups":  # authorized on all groups of the region, never one
+        return "FindTheAccessLogGroup", f"arn:aws:logs:{scope.region}:{scope.account}:log-group:*", None
+    if service == "logs":
+        return "TheAccessLogGroup", scope.log_group, None
+    raise ValueError(f"{call}: no IAM scoping rule for service {service}")
+
+
 def policy(params: Params, account: str, operations: list[str] | None = None) -> dict:
     """The policy document for ``params``'s stack in ``account``."""
     session = botocore.session.get_session()
-    region, stack = params.region, params.stack
+    scope = _Scope.of(params, account)
     calls = [c for c in (operations or recorded_operations()) if c not in NO_PERMISSION]
-    pool_arn = f"arn:aws:cognito-idp:{region}:{account}:userpool/*"
-    function_arn = f"arn:aws:lambda:{region}:{account}:function:{params.token_function.name}"
-    role_arn = f"arn:aws:iam::{account}:role/{role_name_for(stack, params.token_function.name)}"
-    secrets_arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_name(stack, '')}*"
-    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/vendedlogs/cognito-runbook/{stack}/*"
     # (sid, resource, condition) -> actions, in the order rules first meet them
     grants: dict[tuple[str, str, str], tuple[set[str], dict | None]] = {}
 
     def allow(sid: str, action: str, resource: str, condition: dict | None = None) -> None:
         grants.setdefault((sid, resource, repr(condition)), (set(), condition))[0].add(action)
 
-    tag_condition = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}}
-    create_api_condition = {
-        "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
-        "ForAllValues:StringEquals": {"aws:TagKeys": [STACK_TAG]},
-    }
     for call in calls:
-        service = call.split(".", 1)[0]
         action = iam_action(call, session)
-        if action in WHY_STAR:
-            request_tag = {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack}}
-            allow("NoResourceLevelPermission", action, "*", request_tag if action.endswith("CreateUserPool") else None)
-        elif service == "cognito-idp":
-            allow("CognitoPoolsOfThisStack", action, pool_arn, tag_condition)
-        elif service == "lambda":
-            allow("TheTokenFunction", action, function_arn)
-        elif service == "iam":
-            allow("TheFunctionsRole", action, role_arn)
-        elif service == "secretsmanager":
-            allow("GeneratedPasswordsOfThisStack", action, secrets_arn)
-        elif service == "apigatewayv2":
-            resource = _api_resource(region, call, session)
-            if resource.endswith("::/apis") and action == "apigateway:POST":  # CreateApi
-                allow("CreateTheTokenApiTaggedWithThisStack", action, resource, create_api_condition)
-            elif resource.endswith("::/apis"):
-                allow("ListTheApis", action, resource)
-            else:
-                allow("TheTokenApiOfThisStack", action, resource, tag_condition)
-        elif action == "logs:DescribeLogGroups":  # authorized on all groups of the region, never one
-            allow("FindTheAccessLogGroup", action, f"arn:aws:logs:{region}:{account}:log-group:*")
-        elif service == "logs":
-            allow("TheAccessLogGroup", action, log_group)
-        else:
-            raise ValueError(f"{call}: no IAM scoping rule for service {service}")
+        sid, resource, condition = _grant(call, action, scope, session)
+        allow(sid, action, resource, condition)
     if "logs.CreateLogGroup" in calls:
         # Creating a group with tags also needs TagResource; the stage's log delivery needs the rest.
-        allow("TheAccessLogGroup", "logs:TagResource", log_group)
+        allow("TheAccessLogGroup", "logs:TagResource", scope.log_group)
         for action in LOG_DELIVERY_ACTIONS:
             allow("NoResourceLevelPermission", action, "*")
     if "secretsmanager.CreateSecret" in calls:
         # CreateSecret with Tags also needs TagResource (the CreateSecret API reference).
-        allow("GeneratedPasswordsOfThisStack", "secretsmanager:TagResource", secrets_arn)
+        allow("GeneratedPasswordsOfThisStack", "secretsmanager:TagResource", scope.secrets)
     if {"lambda.CreateFunction", "lambda.UpdateFunctionConfiguration"} & set(calls):
         # Creating or configuring the function hands it the role: PassRole, to Lambda only.
-        allow(
-            "PassTheRoleToLambdaOnly",
-            "iam:PassRole",
-            role_arn,
-            {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
-        )
-    # One statement per sid, condition and set of actions; resources that share them merge.
+        passed_to_lambda = {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+        allow("PassTheRoleToLambdaOnly", "iam:PassRole", scope.role, passed_to_lambda)
+    denials = _boundary_kept(scope.role, scope.boundary) if any(c.startswith("iam.") for c in calls) else []
+    return {"Version": "2012-10-17", "Statement": _unique_sids(_merged(grants)) + denials}
+
+
+def _merged(grants: dict) -> list[dict]:
+    """One statement per sid, condition and set of actions; resources that share them merge."""
     statements: dict[tuple, dict] = {}
     for (sid, resource, condition_key), (actions, condition) in grants.items():
         key = (sid, condition_key, tuple(sorted(actions)))
@@ -173,7 +228,42 @@ def policy(params: Params, account: str, operations: list[str] | None = None) ->
         statements[key] = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resource}
         if condition:
             statements[key]["Condition"] = condition
-    return {"Version": "2012-10-17", "Statement": _unique_sids(list(statements.values()))}
+    return list(statements.values())
+
+
+def _boundary_kept(role_arn: str, boundary: str) -> list[dict]:
+    """Explicit Denies (they win over any Allow the operator holds elsewhere): the role's
+    boundary is never removed, and the boundary policy never changed or deleted (a new
+    version would widen every role it bounds)."""
+    return [
+        {
+            "Sid": "KeepTheRolesBoundary",
+            "Effect": "Deny",
+            "Action": ["iam:DeleteRolePermissionsBoundary"],
+            "Resource": role_arn,
+        },
+        {
+            "Sid": "KeepTheBoundaryAsTheAdministratorMadeIt",
+            "Effect": "Deny",
+            "Action": list(BOUNDARY_CHANGES),
+            "Resource": boundary,
+        },
+    ]
+
+
+def admin_setup(params: Params, account: str) -> dict:
+    """The permissions boundary of the stack's function role, which an administrator creates
+    once (``iam-policy --admin-setup``); the operator policy only references it."""
+    return boundary_policy(params.region, account, params.stack, params.token_function.name)
+
+
+def admin_setup_commands(params: Params, params_file: str) -> str:
+    """The administrator's two commands that create the boundary policy."""
+    name = boundary_name_for(params.stack)
+    return (
+        f"cognito-runbook iam-policy {params_file} --admin-setup > {name}.json\n"
+        f"aws iam create-policy --policy-name {name} --policy-document file://{name}.json"
+    )
 
 
 def _as_list(value) -> list:
@@ -222,7 +312,11 @@ def setup_markdown(params: Params, account: str, params_file: str) -> str:
         f"```json\n{json.dumps(document, indent=2)}\n```\n\n"
         f'`Resource: "*"` only where AWS offers nothing narrower:\n\n{reasons}\n\n'
         f"API Gateway, scoped to the stack by its tag:\n\n{api}\n\n"
-        "Create it and attach it to the person or role that runs the runbook:\n\n"
+        "First, once, an administrator creates the permissions boundary of the function's role (the "
+        "most the token function may ever do; the policy above lets the operator create that role only "
+        "with it, and never change it):\n\n"
+        f"```bash\n{admin_setup_commands(params, params_file)}\n```\n\n"
+        "Then create the operator policy and attach it to the person or role that runs the runbook:\n\n"
         f"```bash\ncognito-runbook iam-policy {params_file} > {name}.json\n"
         f"aws iam create-policy --policy-name {name} --policy-document file://{name}.json\n```"
     )
@@ -295,10 +389,11 @@ _granted: set[tuple[str, str]] = set()  # (endpoint, policy JSON) already grante
 
 
 def grant_local_operator(params: Params, backend, adopt: bool = False) -> None:
-    """Against the local AWS, grant the operator (the key the runbook signs with) this
-    stack's policy, as a security team would with administrator rights: an inline policy
-    of the operator user named after the stack. The local AWS then judges every request
-    the runbook signs against exactly what ``cognito-runbook iam-policy`` prints."""
+    """Against the local AWS, do what a security team does once with administrator rights:
+    create the stack's permissions boundary (``iam-policy --admin-setup``) and grant the
+    operator (the key the runbook signs with) this stack's policy, an inline policy of the
+    operator user named after the stack. The local AWS then judges every request the
+    runbook signs against exactly what ``cognito-runbook iam-policy`` prints."""
     import boto3
 
     from .constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_OPERATOR_USER
@@ -310,8 +405,29 @@ def grant_local_operator(params: Params, backend, adopt: bool = False) -> None:
     if (endpoint, text) in _granted:
         return
     iam = boto3.client("iam", region_name=params.region, endpoint_url=endpoint, **LOCAL_CREDENTIALS)
+    _create_boundary(iam, params, LOCAL_ACCOUNT_ID)
     with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
         iam.create_user(UserName=LOCAL_OPERATOR_USER)
     name = f"stack-{params.stack}" + ("-adopt" if adopt else "")
     iam.put_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyName=name, PolicyDocument=text)
     _granted.add((endpoint, text))
+
+
+def _create_boundary(iam, params: Params, account: str) -> None:
+    """The administrator's one-time boundary policy (a new default version if the stack's
+    function was renamed since: only an administrator may change it)."""
+    want = admin_setup(params, account)
+    arn = boundary_arn_for(account, params.stack)
+    try:
+        iam.create_policy(PolicyName=boundary_name_for(params.stack), PolicyDocument=json.dumps(want))
+        return
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    default = next(v for v in versions if v["IsDefaultVersion"])
+    have = iam.get_policy_version(PolicyArn=arn, VersionId=default["VersionId"])["PolicyVersion"]["Document"]
+    if (json.loads(unquote(have)) if isinstance(have, str) else have) == want:
+        return
+    for old in (v for v in versions if not v["IsDefaultVersion"]):
+        iam.delete_policy_version(PolicyArn=arn, VersionId=old["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(want), SetAsDefault=True)

@@ -140,18 +140,26 @@ def denial_reason(
     return None if "Allow" in bounded else NO_BOUNDARY_ALLOW
 
 
-def function_may_call(region: str, function_name: str, action: str, resource: str) -> str | None:
-    """Why the function's role may not call ``action`` on ``resource`` (None: it may).
-    Follows IAM's evaluation for a role: an explicit Allow in an inline policy that is in
-    effect (IAM propagation: see ``patches/iam.py``), within the role's permissions
-    boundary if it has one, and no explicit Deny."""
+Judge = Callable[[str, str, Context], "str | None"]  # (action, resource, context) -> why not
+
+
+def principal_judge(policies: tuple[list, list | None] | None) -> Judge:
+    """Judges requests against a principal's (identity policies, permissions boundary)."""
+    documents, boundary = policies or ([], None)
+    return lambda action, resource, context: denial_reason(documents, action, resource, context, boundary)
+
+
+def function_judge(region: str, function_name: str) -> Judge:
+    """Judges the function's calls as IAM judges its role: an Allow in an inline policy that
+    is in effect (IAM propagation: see ``patches/iam.py``), within the role's permissions
+    boundary if it has one (effective rights: their intersection), and no explicit Deny."""
     role_arn = moto_state.role_arn_of(region, function_name)
+    role_name = (role_arn or "").rsplit("/", 1)[-1]
+    documents = moto_state.role_inline_policies(role_name) if role_arn else None
     if role_arn is None:
-        return "the function does not exist"
-    role_name = role_arn.rsplit("/", 1)[-1]
-    documents = moto_state.role_inline_policies(role_name)
+        return lambda *_: "the function does not exist"
     if documents is None:
-        return f"its role {role_name} does not exist"
+        return lambda *_: f"its role {role_name} does not exist"
     if policy_is_new(role_name):
-        return f"the policy of {role_name} was changed {delay_seconds():.0f} s ago and is not in effect yet"
-    return denial_reason(documents, action, resource, boundary=moto_state.role_boundary_policies(role_name))
+        return lambda *_: f"the policy of {role_name} was changed {delay_seconds():.0f} s ago and is not in effect yet"
+    return principal_judge((documents, moto_state.role_boundary_policies(role_name)))

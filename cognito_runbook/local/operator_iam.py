@@ -1,5 +1,7 @@
-"""IAM on the runbook's own calls: every request signed with the operator's key is judged
-against the operator user's policies, as IAM judges it, before moto sees it.
+"""IAM on the calls made to the local AWS: every request signed with the operator's key is
+judged against the operator user's policies, and every call a deployed function makes
+against its role's policies within the role's permissions boundary, as IAM judges them,
+before moto sees them.
 
 A request becomes IAM's view of it here: the action (``service:Operation``, or
 ``apigateway:<HTTP method>`` for API Gateway), the resource ARN in the service's own
@@ -215,18 +217,17 @@ def _other(req: Request, operation: str, _body: dict) -> None:
 
 
 def denied(
-    environ, region: str, service: str, body: bytes, policies: tuple[list, list | None] | None
+    environ, region: str, service: str, body: bytes, judge: iam_evaluation.Judge, principal: str
 ) -> Response | None:
-    """The AccessDenied answer for a request the operator's policies do not allow (None: allowed)."""
+    """The AccessDenied answer for a request ``judge`` does not allow (None: allowed)."""
     req = describe(environ, region, service, body)
     if req is None:
         return None
-    documents, boundary = policies or ([], None)
     for action, resource, context in req.checks:
-        reason = iam_evaluation.denial_reason(documents, action, resource, context, boundary)
+        reason = judge(action, resource, context)
         if reason is not None:
             message = (
-                f"User: {PRINCIPAL} is not authorized to perform: {action} on resource: {resource} "
+                f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
                 f"because {reason.replace('the action', f'the {action} action')}"
             )
             return access_denied(service, bool(environ.get("HTTP_X_AMZ_TARGET")), message)

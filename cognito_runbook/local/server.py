@@ -82,34 +82,18 @@ def peek_body(environ) -> bytes:
     return body
 
 
-class FunctionPermissions:
-    """Calls a deployed function makes to Cognito are checked against its role's inline
-    policy, as IAM does for an assumed role: without an Allow in effect, AccessDenied.
-    (moto checks no permissions; this is where a too-narrow or not-yet-effective policy
-    shows locally.)"""
-
-    def check(self, environ) -> Response | None:
-        key, region, service = credential(environ)
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if not key.startswith(FUNCTION_KEY_PREFIX) or service != "cognito-idp" or not target:
-            return None
-        function = key[len(FUNCTION_KEY_PREFIX) :]
-        action = f"cognito-idp:{target.rsplit('.', 1)[-1]}"
-        try:
-            pool_id = json.loads(peek_body(environ) or b"{}").get("UserPoolId")
-        except ValueError:
-            pool_id = None
-        resource = f"arn:aws:cognito-idp:{region}:{LOCAL_ACCOUNT_ID}:userpool/{pool_id}" if pool_id else "*"
-        reason = iam_evaluation.function_may_call(region, function, action, resource)
-        if reason is None:
-            return None
-        role = (moto_state.role_arn_of(region, function) or "").rsplit("/", 1)[-1]
-        message = (
-            f"User: arn:aws:sts::{LOCAL_ACCOUNT_ID}:assumed-role/{role}/{function} is not authorized to perform: "
-            f"{action} on resource: {resource} because {reason}"
-        )
-        body = json.dumps({"__type": "AccessDeniedException", "message": message})
-        return Response(body, status=400, content_type="application/x-amz-json-1.1")
+def function_check(environ) -> Response | None:
+    """A deployed function's calls, under its role's policies within the role's permissions
+    boundary, as IAM judges an assumed role (moto checks no permissions: this is where a
+    too-narrow policy, one not yet in effect, or a boundary shows locally)."""
+    key, region, service = credential(environ)
+    if not key.startswith(FUNCTION_KEY_PREFIX):
+        return None
+    function = key[len(FUNCTION_KEY_PREFIX) :]
+    role = (moto_state.role_arn_of(region, function) or "").rsplit("/", 1)[-1]
+    principal = f"arn:aws:sts::{LOCAL_ACCOUNT_ID}:assumed-role/{role}/{function}"
+    judge = iam_evaluation.function_judge(region, function)
+    return operator_iam.denied(environ, region, service, peek_body(environ), judge, principal)
 
 
 def operator_check(environ) -> Response | None:
@@ -117,8 +101,8 @@ def operator_check(environ) -> Response | None:
     key, region, service = credential(environ)
     if not operator_iam.is_operator(key):
         return None
-    policies = moto_state.user_policies(LOCAL_OPERATOR_USER)
-    return operator_iam.denied(environ, region, service, peek_body(environ), policies)
+    judge = iam_evaluation.principal_judge(moto_state.user_policies(LOCAL_OPERATOR_USER))
+    return operator_iam.denied(environ, region, service, peek_body(environ), judge, operator_iam.PRINCIPAL)
 
 
 class RequestCounter:
@@ -193,7 +177,6 @@ class LocalAws:
         self.latency = latency_ms / 1000.0
         self.quotas = CognitoQuotas(quotas)
         self.requests = RequestCounter()
-        self.permissions = FunctionPermissions()
         self.log_file = log_file
         self.runtime: LambdaRuntime | None = None
         self.execute_api: ExecuteApi | None = None
@@ -228,7 +211,7 @@ class LocalAws:
         if throttled is not None:
             return throttled(environ, start_response)
         self.requests.count(environ)
-        denied = self.permissions.check(environ) or operator_check(environ)
+        denied = function_check(environ) or operator_check(environ)
         if denied is not None:
             return denied(environ, start_response)
         return self.moto(environ, start_response)

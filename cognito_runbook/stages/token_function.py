@@ -17,7 +17,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from ..aws import error_code, get_or_none, owned_by, owner, retry_while, tag_list
+from ..aws import STACK_TAG, error_code, get_or_none, owned_by, owner, retry_while, tag_list
 from ..errors import StageError
 from .common import UNTAGGED, Context, NameClaim
 
@@ -26,6 +26,7 @@ HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src" / "genera
 HANDLER = "generate_token.lambda_handler"
 ROLE_READY_ATTEMPTS = 10  # about a minute and a half of back-off for IAM propagation
 INLINE_POLICY = "cognito-admin-initiate-auth"
+SIGN_IN_ACTION = "cognito-idp:AdminInitiateAuth"
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -45,26 +46,49 @@ def role_name_for(stack: str, function: str) -> str:
 def role_policy(ctx: Context, pool_arn: str) -> dict:
     """AdminInitiateAuth on this one pool, and writing the function's own logs. Nothing else
     (AWSLambdaBasicExecutionRole would allow writing to every log group in the account)."""
-    region, account, fn = ctx.backend.region, ctx.backend.account_id, ctx.params.token_function.name
-    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{fn}"
+    sign_in = {"Sid": "SignInToThisPool", "Effect": "Allow", "Action": [SIGN_IN_ACTION], "Resource": pool_arn}
     return {
         "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "SignInToThisPool",
-                "Effect": "Allow",
-                "Action": ["cognito-idp:AdminInitiateAuth"],
-                "Resource": pool_arn,
-            },
-            {"Sid": "CreateOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": log_group},
-            {
-                "Sid": "WriteOwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{log_group}:*",
-            },
-        ],
+        "Statement": [sign_in, *_own_logs(ctx.backend.region, ctx.backend.account_id, ctx.params.token_function.name)],
     }
+
+
+def boundary_name_for(stack: str) -> str:
+    return f"cognito-runbook-{stack}-function-boundary"
+
+
+def boundary_arn_for(account: str, stack: str) -> str:
+    return f"arn:aws:iam::{account}:policy/{boundary_name_for(stack)}"
+
+
+def boundary_policy(region: str, account: str, stack: str, function: str) -> dict:
+    """The role's permissions boundary: the most the function may ever do, whatever its
+    inline policy says (effective rights are their intersection). Signing in to this
+    stack's pools (by their stack tag: the pool's ID is not known before it exists) and
+    writing the function's own logs. An administrator creates it once; the operator may
+    create and change the role only with it, and never change it.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"""
+    sign_in = {
+        "Sid": "SignInToThisStacksPools",
+        "Effect": "Allow",
+        "Action": [SIGN_IN_ACTION],
+        "Resource": f"arn:aws:cognito-idp:{region}:{account}:userpool/*",
+        "Condition": {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}},
+    }
+    return {"Version": "2012-10-17", "Statement": [sign_in, *_own_logs(region, account, function)]}
+
+
+def _own_logs(region: str, account: str, function: str) -> list[dict]:
+    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}"
+    return [
+        {"Sid": "CreateOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": log_group},
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group}:*",
+        },
+    ]
 
 
 def deployment_zip() -> bytes:
@@ -133,7 +157,9 @@ def name_claims(ctx: Context) -> list[NameClaim]:
 def ensure_role(ctx: Context, pool: dict | None, role: dict | None, policy: dict | None) -> str | None:
     iam = ctx.client("iam")
     name = role_name(ctx)
+    boundary = boundary_arn_for(ctx.backend.account_id, ctx.stack)
     if role is None:
+        _require_boundary(ctx, boundary)
         created = ctx.apply(
             STAGE,
             "create",
@@ -144,6 +170,7 @@ def ensure_role(ctx: Context, pool: dict | None, role: dict | None, policy: dict
             Tags=tag_list(ctx.tags),
             AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
             Description=f"generateToken for cognito-runbook stack {ctx.stack}",
+            PermissionsBoundary=boundary,
         )
         arn = created["Role"]["Arn"] if created else None
     else:
@@ -153,22 +180,58 @@ def ensure_role(ctx: Context, pool: dict | None, role: dict | None, policy: dict
                 f"IAM role {name} exists but was not made by stack {ctx.stack}{_made_by(role_tags)}; "
                 "rename the stack or delete that role"
             )
-        if policy_document(role["AssumeRolePolicyDocument"]) != TRUST_POLICY:
-            ctx.apply(
-                STAGE,
-                "update",
-                "IAM role",
-                name,
-                iam.update_assume_role_policy,
-                detail="trust policy",
-                RoleName=name,
-                PolicyDocument=json.dumps(TRUST_POLICY),
-            )
-        else:
+        trust_changed = _ensure_trust(ctx, role)
+        if not _ensure_boundary(ctx, role, boundary) and not trust_changed:
             ctx.unchanged(STAGE, "IAM role", name)
         arn = role["Arn"]
     _ensure_inline_policy(ctx, pool, (policy or None) if role else None)  # a new role has no policy yet
     return arn
+
+
+def _ensure_trust(ctx: Context, role: dict) -> bool:
+    """Lambda may assume the role, and nothing else may (changed by hand: put back)."""
+    if policy_document(role["AssumeRolePolicyDocument"]) == TRUST_POLICY:
+        return False
+    ctx.apply(
+        STAGE,
+        "update",
+        "IAM role",
+        role["RoleName"],
+        ctx.client("iam").update_assume_role_policy,
+        detail="trust policy",
+        RoleName=role["RoleName"],
+        PolicyDocument=json.dumps(TRUST_POLICY),
+    )
+    return True
+
+
+def _ensure_boundary(ctx: Context, role: dict, boundary: str) -> bool:
+    """The role carries the stack's permissions boundary (a role made before boundaries, or
+    one whose boundary was removed by hand, gets it back; the operator may set no other)."""
+    if (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") == boundary:
+        return False
+    _require_boundary(ctx, boundary)
+    ctx.apply(
+        STAGE,
+        "update",
+        "IAM role",
+        role["RoleName"],
+        ctx.client("iam").put_role_permissions_boundary,
+        detail="permissions boundary",
+        RoleName=role["RoleName"],
+        PermissionsBoundary=boundary,
+    )
+    return True
+
+
+def _require_boundary(ctx: Context, boundary: str) -> None:
+    """The boundary policy is an administrator's one-time set-up: say so before IAM refuses."""
+    if get_or_none(ctx.client("iam").get_policy, PolicyArn=boundary) is None:
+        raise StageError(
+            f"the permissions boundary {boundary} does not exist; the function's role is created only "
+            f"within it. An administrator creates it once for stack {ctx.stack}: "
+            "`cognito-runbook iam-policy <params file> --admin-setup` prints the policy and the command"
+        )
 
 
 def _ensure_inline_policy(ctx: Context, pool: dict | None, have: dict | None) -> None:

@@ -25,15 +25,22 @@ ACCEPTED_FINDINGS = {
         "DescribeUserPoolClient returns the app client's secret; the runbook reads the client to "
         "update it read-merge-write and hands the secret to Db2. Granted only on pools tagged with the stack"
     ),
-    ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:createrole"): "the function's role: only that role's ARN",
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:createrole"): (
+        "the function's role: only that role's ARN, and only with the stack's permissions boundary on it"
+    ),
     ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:deleterole"): "teardown of the function's role: only that role's ARN",
     ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:putrolepolicy"): (
-        "the role's inline policy (the function reads its pool): only that role's ARN; that it can widen "
-        "the role is the known gap a permissions boundary closes (issue 20, item 3)"
+        "the role's inline policy (the function signs in to its pool): only that role's ARN and only while "
+        "the role carries the stack's boundary, so whatever it writes, the role can do no more than the boundary"
+    ),
+    ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:putrolepermissionsboundary"): (
+        "puts the stack's boundary back on its role (made before boundaries, or removed by hand): only "
+        "that role, only that boundary (iam:PermissionsBoundary); removing a boundary is denied"
     ),
     ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:deleterolepolicy"): "teardown: only the function's role",
     ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:updateassumerolepolicy"): (
-        "restores the role's trust in Lambda when changed by hand: only that role's ARN (same known gap)"
+        "restores the role's trust in Lambda when changed by hand: only that role's ARN; whoever it lets "
+        "assume the role gets no more than the boundary allows"
     ),
     ("PERMISSIONS_MANAGEMENT_ACTIONS", "iam:passrole"): (
         "hands the function its role: only that role's ARN and only to Lambda (iam:PassedToService)"
@@ -49,8 +56,8 @@ ACCEPTED_FINDINGS = {
         "API Gateway's access-log delivery to CloudWatch Logs needs it; it has no resource-level permission"
     ),
     ("PRIVILEGE_ESCALATION", "lambda:updatefunctioncode"): (
-        "deploys the token function's code: only the stack's function; that the code runs with the role's "
-        "rights is the known gap a permissions boundary closes (issue 20, item 3)"
+        "deploys the token function's code: only the stack's function; any code runs with the role's "
+        "rights, which the boundary caps at signing in to the stack's pools and writing the function's logs"
     ),
 }
 

@@ -23,7 +23,11 @@ def document():
 
 
 def granted(document) -> set[str]:
-    return {action for s in document["Statement"] for action in s["Action"]}
+    return {action for s in document["Statement"] if s["Effect"] == "Allow" for action in s["Action"]}
+
+
+def allows(document) -> list[dict]:
+    return [s for s in document["Statement"] if s["Effect"] == "Allow"]
 
 
 def test_every_recorded_operation_is_allowed_and_nothing_else(document):
@@ -36,8 +40,8 @@ def test_every_recorded_operation_is_allowed_and_nothing_else(document):
 
 
 def test_resources_are_the_stacks_wherever_aws_allows(document):
-    for statement in document["Statement"]:
-        assert statement["Effect"] == "Allow" and "*" not in statement["Action"]
+    for statement in allows(document):
+        assert "*" not in statement["Action"]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         if resources == ["*"]:
             assert set(statement["Action"]) <= set(iam_policy.WHY_STAR), statement
@@ -57,6 +61,43 @@ def test_resources_are_the_stacks_wherever_aws_allows(document):
     assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
     secrets = by_sid["GeneratedPasswordsOfThisStack"]["Resource"]
     assert secrets == f"arn:aws:secretsmanager:eu-north-1:{ACCOUNT}:secret:cognito-runbook/db2-prod/*"
+
+
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/cognito-runbook-db2-prod-function-boundary"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/db2-prod-generateToken"
+
+
+def test_the_role_is_made_and_changed_only_within_the_stacks_boundary(document):
+    """Every grant that can give the function's role rights needs the boundary on the role
+    (iam:PermissionsBoundary); removing the boundary or changing its policy is denied."""
+    writes = {"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"}
+    for statement in allows(document):
+        if writes & set(statement["Action"]):
+            assert statement["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}}, statement
+            assert statement["Resource"] == ROLE
+    denied = {(a, s["Resource"]) for s in document["Statement"] if s["Effect"] == "Deny" for a in s["Action"]}
+    assert ("iam:DeleteRolePermissionsBoundary", ROLE) in denied
+    assert {
+        (a, BOUNDARY) for a in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy")
+    } <= denied
+    assert not {"iam:AttachRolePolicy", "iam:CreatePolicy", "iam:CreatePolicyVersion"} & granted(document)
+
+
+def test_the_boundary_allows_only_what_the_function_needs():
+    params = load_params(ROOT / "params" / "aws-example.yaml")
+    boundary = iam_policy.admin_setup(params, ACCOUNT)
+    assert {a for s in boundary["Statement"] for a in s["Action"]} == {
+        "cognito-idp:AdminInitiateAuth",
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    sign_in = boundary["Statement"][0]
+    assert sign_in["Condition"] == {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": "db2-prod"}}
+    assert (
+        sign_in["Resource"] == f"arn:aws:cognito-idp:eu-north-1:{ACCOUNT}:userpool/*"
+    )  # tagged: the pool ID is not known yet
+    assert all("/aws/lambda/db2-prod-generateToken" in s["Resource"] for s in boundary["Statement"][1:])
 
 
 def test_no_api_gateway_grant_reaches_every_api_of_the_region(document):

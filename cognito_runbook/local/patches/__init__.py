@@ -46,6 +46,7 @@ def patch_moto(delay: float | None = None) -> None:
         cognitoidp_tokens.patch_signing_keys()
         cognitoidp_domains.patch_domains()
         iam.patch_propagation()
+        iam.patch_boundaries()  # wraps patch_propagation's CreateRole: keep it after
         awslambda.patch_role_assumption()
         secretsmanager.patch_deleted_names()
         apigatewayv2.patch_stage_updates()

@@ -38,3 +38,32 @@ def patch_propagation() -> None:
 
     IAMBackend.create_role = iam_create_role
     IAMBackend.put_role_policy = iam_put_role_policy
+
+
+def patch_boundaries() -> None:
+    """A permissions boundary must be an existing managed policy: IAM refuses CreateRole and
+    PutRolePermissionsBoundary naming one that does not exist with NoSuchEntity (moto checks
+    only the ARN's form).
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html#API_CreateRole_Errors
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePermissionsBoundary.html#API_PutRolePermissionsBoundary_Errors"""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import IAMBackend
+
+    create_role, put_boundary = IAMBackend.create_role, IAMBackend.put_role_permissions_boundary
+
+    def require(backend, arn) -> None:
+        aws_managed = ":iam::aws:policy/" in (arn or "")  # moto may not load AWS's own policies
+        if arn and not aws_managed and arn not in backend.managed_policies:
+            raise NotFoundException(f"Policy {arn} does not exist or is not attachable.")
+
+    def iam_create_role(self, role_name, *args, **kwargs):
+        # moto's signature: (role_name, trust_policy, path, permissions_boundary, ...)
+        require(self, kwargs.get("permissions_boundary") or (args[2] if len(args) > 2 else None))
+        return create_role(self, role_name, *args, **kwargs)
+
+    def iam_put_role_permissions_boundary(self, role_name, permissions_boundary):
+        require(self, permissions_boundary)
+        return put_boundary(self, role_name, permissions_boundary)
+
+    IAMBackend.create_role = iam_create_role
+    IAMBackend.put_role_permissions_boundary = iam_put_role_permissions_boundary
