@@ -211,3 +211,9 @@ def test_the_code_scan_sees_a_call_the_policy_lacks(document):
         {**s, "Action": [a for a in s["Action"] if a != "secretsmanager:RestoreSecret"]} for s in document["Statement"]
     ]
     assert ungranted({**document, "Statement": statements}) == {"restore_secret": ["secretsmanager.RestoreSecret"]}
+
+
+def test_the_policy_fits_in_a_managed_policy(document):
+    """IAM refuses a managed policy over 6,144 characters, whitespace not counted (IAM and
+    AWS STS quotas); the README tells administrators to create it as a managed policy."""
+    assert len(json.dumps(document, separators=(",", ":"))) <= 6144
