@@ -29,7 +29,7 @@ NO_PERMISSION = {"sts.GetCallerIdentity", "cognito-idp.InitiateAuth"}
 # What the local AWS's administrator sends to grant the operator its policy (never the operator).
 LOCAL_ADMIN_ONLY = {
     "iam.CreateUser",
-    "iam.PutUserPolicy",
+    "iam.AttachUserPolicy",
     *(f"iam.{op}Policy{v}" for op in ("Create", "Get", "Delete") for v in ("", "Version")),
     "iam.ListPolicyVersions",
 }
@@ -307,7 +307,7 @@ def setup_markdown(params: Params, account: str, params_file: str) -> str:
     document = policy(params, account)
     reasons = "\n".join(f"- `{action}`: {why}" for action, why in explain(document))
     api = "\n".join(f"- `{what}`: {why}" for what, why in explain_api_gateway(document))
-    name = f"cognito-runbook-{params.stack}-operator"
+    name = operator_policy_name(params.stack)
     return (
         f"```json\n{json.dumps(document, indent=2)}\n```\n\n"
         f'`Resource: "*"` only where AWS offers nothing narrower:\n\n{reasons}\n\n'
@@ -388,11 +388,16 @@ def adopt_policy(params: Params, account: str) -> dict:
 _granted: set[tuple[str, str]] = set()  # (endpoint, policy JSON) already granted in this process
 
 
+def operator_policy_name(stack: str, adopt: bool = False) -> str:
+    """The managed policy the README has an administrator create (``--adopt``: the extras)."""
+    return f"cognito-runbook-{stack}-{'adopt' if adopt else 'operator'}"
+
+
 def grant_local_operator(params: Params, backend, adopt: bool = False) -> None:
     """Against the local AWS, do what a security team does once with administrator rights:
-    create the stack's permissions boundary (``iam-policy --admin-setup``) and grant the
-    operator (the key the runbook signs with) this stack's policy, an inline policy of the
-    operator user named after the stack. The local AWS then judges every request the
+    create the stack's permissions boundary (``iam-policy --admin-setup``), and this
+    stack's operator policy as a managed policy attached to the operator (the key the
+    runbook signs with), as the README says. The local AWS then judges every request the
     runbook signs against exactly what ``cognito-runbook iam-policy`` prints."""
     import boto3
 
@@ -401,33 +406,34 @@ def grant_local_operator(params: Params, backend, adopt: bool = False) -> None:
     endpoint = getattr(backend, "endpoint_url", None)
     if getattr(backend, "kind", None) != "local" or not endpoint:
         return
-    text = json.dumps((adopt_policy if adopt else policy)(params, LOCAL_ACCOUNT_ID))
-    if (endpoint, text) in _granted:
+    document = (adopt_policy if adopt else policy)(params, LOCAL_ACCOUNT_ID)
+    if (endpoint, json.dumps(document)) in _granted:
         return
     iam = boto3.client("iam", region_name=params.region, endpoint_url=endpoint, **LOCAL_CREDENTIALS)
-    _create_boundary(iam, params, LOCAL_ACCOUNT_ID)
+    put_managed_policy(iam, boundary_name_for(params.stack), LOCAL_ACCOUNT_ID, admin_setup(params, LOCAL_ACCOUNT_ID))
     with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
         iam.create_user(UserName=LOCAL_OPERATOR_USER)
-    name = f"stack-{params.stack}" + ("-adopt" if adopt else "")
-    iam.put_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyName=name, PolicyDocument=text)
-    _granted.add((endpoint, text))
+    arn = put_managed_policy(iam, operator_policy_name(params.stack, adopt), LOCAL_ACCOUNT_ID, document)
+    iam.attach_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyArn=arn)
+    _granted.add((endpoint, json.dumps(document)))
 
 
-def _create_boundary(iam, params: Params, account: str) -> None:
-    """The administrator's one-time boundary policy (a new default version if the stack's
-    function was renamed since: only an administrator may change it)."""
-    want = admin_setup(params, account)
-    arn = boundary_arn_for(account, params.stack)
+def put_managed_policy(iam, name: str, account: str, want: dict) -> str:
+    """An administrator's customer managed policy with ``want`` as its default version
+    (created, or a new version when it differs, older versions removed first: IAM keeps
+    five). Returns its ARN."""
+    arn = f"arn:aws:iam::{account}:policy/{name}"
     try:
-        iam.create_policy(PolicyName=boundary_name_for(params.stack), PolicyDocument=json.dumps(want))
-        return
+        iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(want))
+        return arn
     except iam.exceptions.EntityAlreadyExistsException:
         pass
     versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
     default = next(v for v in versions if v["IsDefaultVersion"])
     have = iam.get_policy_version(PolicyArn=arn, VersionId=default["VersionId"])["PolicyVersion"]["Document"]
     if (json.loads(unquote(have)) if isinstance(have, str) else have) == want:
-        return
+        return arn
     for old in (v for v in versions if not v["IsDefaultVersion"]):
         iam.delete_policy_version(PolicyArn=arn, VersionId=old["VersionId"])
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(want), SetAsDefault=True)
+    return arn

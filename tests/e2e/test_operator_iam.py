@@ -3,8 +3,6 @@ request signed with the operator's key against the operator's IAM policies."""
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 
@@ -14,9 +12,14 @@ from cognito_runbook.constants import LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL
 from cognito_runbook.errors import RunbookError
 
 
+def _admin_iam(endpoint: str):
+    return boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint, **LOCAL_CREDENTIALS)
+
+
 def _grant(endpoint: str, stack: str, document: dict) -> None:
-    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint, **LOCAL_CREDENTIALS)
-    iam.put_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyName=f"stack-{stack}", PolicyDocument=json.dumps(document))
+    """The administrator makes ``document`` the stack's operator policy (a new version)."""
+    name = iam_policy.operator_policy_name(stack)
+    iam_policy.put_managed_policy(_admin_iam(endpoint), name, LOCAL_ACCOUNT_ID, document)
 
 
 def test_an_action_missing_from_the_policy_fails_with_access_denied_naming_it(make_stack, local_aws):
@@ -46,8 +49,8 @@ def test_a_stacks_policy_reaches_only_its_own_pool(make_stack, local_aws):
     mine, theirs = make_stack(), make_stack()
     theirs.run_stage("user_pool")
     pool_id = theirs.pool()["Id"]
-    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=local_aws, **LOCAL_CREDENTIALS)
-    iam.delete_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyName=f"stack-{theirs.params.stack}")
+    theirs_arn = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:policy/{iam_policy.operator_policy_name(theirs.params.stack)}"
+    _admin_iam(local_aws).detach_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyArn=theirs_arn)
     try:
         cognito = mine.backend.client("cognito-idp")
         with pytest.raises(
@@ -55,7 +58,7 @@ def test_a_stacks_policy_reaches_only_its_own_pool(make_stack, local_aws):
         ):
             cognito.delete_user_pool(UserPoolId=pool_id)
     finally:
-        _grant(local_aws, theirs.params.stack, iam_policy.policy(theirs.params, LOCAL_ACCOUNT_ID))
+        _admin_iam(local_aws).attach_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyArn=theirs_arn)
         theirs.teardown()
 
 
@@ -84,3 +87,22 @@ def test_a_stacks_policy_reaches_only_its_own_api(make_stack, local_aws):
 
 def rb_tags(rb) -> dict:
     return {STACK_TAG: rb.params.stack}
+
+
+def test_the_policy_is_too_big_to_be_inline_and_fits_as_managed(make_stack, local_aws):
+    """As IAM counts (white space not counted): a user's inline policies hold 2,048
+    characters, a managed policy 6,144. The operator policy needs the managed form, which
+    is how the README has administrators create it, and how the local AWS grants it."""
+    import json
+
+    rb = make_stack()
+    iam = _admin_iam(local_aws)
+    document = json.dumps(iam_policy.policy(rb.params, LOCAL_ACCOUNT_ID))
+    with pytest.raises(iam.exceptions.LimitExceededException, match="Maximum policy size of 2048 bytes"):
+        iam.put_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyName="inline", PolicyDocument=document)
+    statement = {"Effect": "Allow", "Action": "cognito-idp:ListUsers", "Resource": "arn:aws:cognito-idp:*:*:userpool/x"}
+    too_big = json.dumps({"Version": "2012-10-17", "Statement": [statement] * 70})
+    with pytest.raises(iam.exceptions.LimitExceededException, match="PolicySize: 6144"):
+        iam.create_policy(PolicyName=f"too-big-{rb.params.stack}", PolicyDocument=too_big)
+    attached = iam.list_attached_user_policies(UserName=LOCAL_OPERATOR_USER)["AttachedPolicies"]
+    assert iam_policy.operator_policy_name(rb.params.stack) in {p["PolicyName"] for p in attached}

@@ -47,6 +47,7 @@ def patch_moto(delay: float | None = None) -> None:
         cognitoidp_domains.patch_domains()
         iam.patch_propagation()
         iam.patch_boundaries()  # wraps patch_propagation's CreateRole: keep it after
+        iam.patch_policy_sizes()
         awslambda.patch_role_assumption()
         secretsmanager.patch_deleted_names()
         apigatewayv2.patch_stage_updates()

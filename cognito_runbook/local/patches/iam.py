@@ -67,3 +67,56 @@ def patch_boundaries() -> None:
 
     IAMBackend.create_role = iam_create_role
     IAMBackend.put_role_permissions_boundary = iam_put_role_permissions_boundary
+
+
+USER_INLINE_QUOTA, ROLE_INLINE_QUOTA, MANAGED_QUOTA = 2048, 10240, 6144
+
+
+def _size(document: str) -> int:
+    """A policy's size as IAM counts it: characters, white space not counted."""
+    return len("".join(document.split()))
+
+
+def patch_policy_sizes() -> None:
+    """IAM's policy size quotas, which moto only reports: the inline policies of a user
+    together at most 2,048 characters, of a role 10,240, a managed policy (each version)
+    6,144, white space not counted; over them, LimitExceeded.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length"""
+    from moto.iam.exceptions import LimitExceededException
+    from moto.iam.models import IAMBackend
+
+    put_user, put_role = IAMBackend.put_user_policy, IAMBackend.put_role_policy
+    create, create_version = IAMBackend.create_policy, IAMBackend.create_policy_version
+
+    def inline_total(entity, policy_name: str, document: str) -> int:
+        others = {name: text for name, text in entity.policies.items() if name != policy_name}
+        return sum(_size(text) for text in others.values()) + _size(document)
+
+    def iam_put_user_policy(self, user_name, policy_name, policy_json):
+        if inline_total(self.get_user(user_name), policy_name, policy_json) > USER_INLINE_QUOTA:
+            raise LimitExceededException(
+                f"Maximum policy size of {USER_INLINE_QUOTA} bytes exceeded for user {user_name}"
+            )
+        return put_user(self, user_name, policy_name, policy_json)
+
+    def iam_put_role_policy(self, role_name, policy_name, policy_json):
+        if inline_total(self.get_role(role_name), policy_name, policy_json) > ROLE_INLINE_QUOTA:
+            raise LimitExceededException(
+                f"Maximum policy size of {ROLE_INLINE_QUOTA} bytes exceeded for role {role_name}"
+            )
+        return put_role(self, role_name, policy_name, policy_json)
+
+    def managed(document: str) -> None:
+        if _size(document) > MANAGED_QUOTA:
+            raise LimitExceededException(f"Cannot exceed quota for PolicySize: {MANAGED_QUOTA}")
+
+    def iam_create_policy(self, description, path, policy_document, *args, **kwargs):
+        managed(policy_document)
+        return create(self, description, path, policy_document, *args, **kwargs)
+
+    def iam_create_policy_version(self, policy_arn, policy_document, set_as_default):
+        managed(policy_document)
+        return create_version(self, policy_arn, policy_document, set_as_default)
+
+    IAMBackend.put_user_policy, IAMBackend.put_role_policy = iam_put_user_policy, iam_put_role_policy
+    IAMBackend.create_policy, IAMBackend.create_policy_version = iam_create_policy, iam_create_policy_version
