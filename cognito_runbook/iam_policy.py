@@ -30,7 +30,10 @@ NO_PERMISSION = {"sts.GetCallerIdentity", "cognito-idp.InitiateAuth"}
 LOCAL_ADMIN_ONLY = {
     "iam.CreateUser",
     "iam.AttachUserPolicy",
-    *(f"iam.{op}Policy{v}" for op in ("Create", "Get", "Delete") for v in ("", "Version")),
+    "iam.CreatePolicy",
+    "iam.CreatePolicyVersion",
+    "iam.DeletePolicyVersion",
+    "iam.GetPolicyVersion",
     "iam.ListPolicyVersions",
 }
 # The operations ``adopt`` alone sends, once (``iam-policy --adopt`` prints them).
@@ -407,7 +410,8 @@ def grant_local_operator(params: Params, backend, adopt: bool = False) -> None:
     if getattr(backend, "kind", None) != "local" or not endpoint:
         return
     document = (adopt_policy if adopt else policy)(params, LOCAL_ACCOUNT_ID)
-    if (endpoint, json.dumps(document)) in _granted:
+    text = json.dumps(document)
+    if (endpoint, text) in _granted:
         return
     iam = boto3.client("iam", region_name=params.region, endpoint_url=endpoint, **LOCAL_CREDENTIALS)
     put_managed_policy(iam, boundary_name_for(params.stack), LOCAL_ACCOUNT_ID, admin_setup(params, LOCAL_ACCOUNT_ID))
@@ -415,7 +419,7 @@ def grant_local_operator(params: Params, backend, adopt: bool = False) -> None:
         iam.create_user(UserName=LOCAL_OPERATOR_USER)
     arn = put_managed_policy(iam, operator_policy_name(params.stack, adopt), LOCAL_ACCOUNT_ID, document)
     iam.attach_user_policy(UserName=LOCAL_OPERATOR_USER, PolicyArn=arn)
-    _granted.add((endpoint, json.dumps(document)))
+    _granted.add((endpoint, text))
 
 
 def put_managed_policy(iam, name: str, account: str, want: dict) -> str:

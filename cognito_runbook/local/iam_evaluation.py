@@ -149,15 +149,11 @@ def principal_judge(policies: tuple[list, list | None] | None) -> Judge:
     return lambda action, resource, context: denial_reason(documents, action, resource, context, boundary)
 
 
-def function_judge(region: str, function_name: str) -> Judge:
-    """Judges the function's calls as IAM judges its role: an Allow in an inline policy that
-    is in effect (IAM propagation: see ``patches/iam.py``), within the role's permissions
+def role_judge(role_name: str) -> Judge:
+    """Judges an assumed role's calls as IAM does: an Allow in an inline policy that is in
+    effect (IAM propagation: see ``patches/iam.py``), within the role's permissions
     boundary if it has one (effective rights: their intersection), and no explicit Deny."""
-    role_arn = moto_state.role_arn_of(region, function_name)
-    role_name = (role_arn or "").rsplit("/", 1)[-1]
-    documents = moto_state.role_inline_policies(role_name) if role_arn else None
-    if role_arn is None:
-        return lambda *_: "the function does not exist"
+    documents = moto_state.role_inline_policies(role_name)
     if documents is None:
         return lambda *_: f"its role {role_name} does not exist"
     if policy_is_new(role_name):

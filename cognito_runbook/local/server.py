@@ -90,9 +90,10 @@ def function_check(environ) -> Response | None:
     if not key.startswith(FUNCTION_KEY_PREFIX):
         return None
     function = key[len(FUNCTION_KEY_PREFIX) :]
-    role = (moto_state.role_arn_of(region, function) or "").rsplit("/", 1)[-1]
+    role_arn = moto_state.role_arn_of(region, function)
+    role = (role_arn or "").rsplit("/", 1)[-1]
     principal = f"arn:aws:sts::{LOCAL_ACCOUNT_ID}:assumed-role/{role}/{function}"
-    judge = iam_evaluation.function_judge(region, function)
+    judge = iam_evaluation.role_judge(role) if role_arn else lambda *_: "the function does not exist"
     return operator_iam.denied(environ, region, service, peek_body(environ), judge, principal)
 
 

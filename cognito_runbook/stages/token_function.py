@@ -192,16 +192,8 @@ def _ensure_trust(ctx: Context, role: dict) -> bool:
     """Lambda may assume the role, and nothing else may (changed by hand: put back)."""
     if policy_document(role["AssumeRolePolicyDocument"]) == TRUST_POLICY:
         return False
-    ctx.apply(
-        STAGE,
-        "update",
-        "IAM role",
-        role["RoleName"],
-        ctx.client("iam").update_assume_role_policy,
-        detail="trust policy",
-        RoleName=role["RoleName"],
-        PolicyDocument=json.dumps(TRUST_POLICY),
-    )
+    update = ctx.client("iam").update_assume_role_policy
+    _update_role(ctx, role, "trust policy", update, PolicyDocument=json.dumps(TRUST_POLICY))
     return True
 
 
@@ -211,17 +203,14 @@ def _ensure_boundary(ctx: Context, role: dict, boundary: str) -> bool:
     if (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") == boundary:
         return False
     _require_boundary(ctx, boundary)
-    ctx.apply(
-        STAGE,
-        "update",
-        "IAM role",
-        role["RoleName"],
-        ctx.client("iam").put_role_permissions_boundary,
-        detail="permissions boundary",
-        RoleName=role["RoleName"],
-        PermissionsBoundary=boundary,
-    )
+    update = ctx.client("iam").put_role_permissions_boundary
+    _update_role(ctx, role, "permissions boundary", update, PermissionsBoundary=boundary)
     return True
+
+
+def _update_role(ctx: Context, role: dict, detail: str, call, **request) -> None:
+    name = role["RoleName"]
+    ctx.apply(STAGE, "update", "IAM role", name, call, detail=detail, RoleName=name, **request)
 
 
 def _require_boundary(ctx: Context, boundary: str) -> None:

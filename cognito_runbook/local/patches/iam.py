@@ -88,23 +88,16 @@ def patch_policy_sizes() -> None:
     put_user, put_role = IAMBackend.put_user_policy, IAMBackend.put_role_policy
     create, create_version = IAMBackend.create_policy, IAMBackend.create_policy_version
 
-    def inline_total(entity, policy_name: str, document: str) -> int:
-        others = {name: text for name, text in entity.policies.items() if name != policy_name}
-        return sum(_size(text) for text in others.values()) + _size(document)
+    def capped(put, entity_of, quota: int, kind: str):
+        """``put`` of an inline policy, refused when the entity's inline policies together exceed ``quota``."""
 
-    def iam_put_user_policy(self, user_name, policy_name, policy_json):
-        if inline_total(self.get_user(user_name), policy_name, policy_json) > USER_INLINE_QUOTA:
-            raise LimitExceededException(
-                f"Maximum policy size of {USER_INLINE_QUOTA} bytes exceeded for user {user_name}"
-            )
-        return put_user(self, user_name, policy_name, policy_json)
+        def put_within_quota(self, name, policy_name, policy_json):
+            others = (text for other, text in entity_of(self, name).policies.items() if other != policy_name)
+            if sum(map(_size, others)) + _size(policy_json) > quota:
+                raise LimitExceededException(f"Maximum policy size of {quota} bytes exceeded for {kind} {name}")
+            return put(self, name, policy_name, policy_json)
 
-    def iam_put_role_policy(self, role_name, policy_name, policy_json):
-        if inline_total(self.get_role(role_name), policy_name, policy_json) > ROLE_INLINE_QUOTA:
-            raise LimitExceededException(
-                f"Maximum policy size of {ROLE_INLINE_QUOTA} bytes exceeded for role {role_name}"
-            )
-        return put_role(self, role_name, policy_name, policy_json)
+        return put_within_quota
 
     def managed(document: str) -> None:
         if _size(document) > MANAGED_QUOTA:
@@ -118,5 +111,6 @@ def patch_policy_sizes() -> None:
         managed(policy_document)
         return create_version(self, policy_arn, policy_document, set_as_default)
 
-    IAMBackend.put_user_policy, IAMBackend.put_role_policy = iam_put_user_policy, iam_put_role_policy
+    IAMBackend.put_user_policy = capped(put_user, IAMBackend.get_user, USER_INLINE_QUOTA, "user")
+    IAMBackend.put_role_policy = capped(put_role, IAMBackend.get_role, ROLE_INLINE_QUOTA, "role")
     IAMBackend.create_policy, IAMBackend.create_policy_version = iam_create_policy, iam_create_policy_version
